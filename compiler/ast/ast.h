@@ -91,6 +91,7 @@ struct Call : Expr {
   std::vector<ExprPtr> args;
   bool has_bar = false;  // written f(a | b, c): args[0] is the variate
   int signature = -1;    // semantic: index into the signature table (see semantic/signatures.h)
+  std::string resolved;  // semantic: the chosen signature as text, for dumps
   Call(Span s) : Expr(ExprKind::Call, s) {}
 };
 
@@ -250,6 +251,7 @@ struct Tilde : Stmt {
   bool truncated = false;
   ExprPtr truncation_lo, truncation_hi;  // each optional
   int signature = -1;  // semantic: the `<distribution>_lpdf/_lpmf` signature used
+  std::string resolved;  // semantic: the chosen signature as text, for dumps
   Tilde(Span s) : Stmt(StmtKind::Tilde, s) {}
 };
 
