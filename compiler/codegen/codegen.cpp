@@ -1,0 +1,805 @@
+#include "codegen/codegen.h"
+
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Support/raw_ostream.h>
+
+#include <cmath>
+#include <functional>
+#include <stdexcept>
+
+namespace halo::codegen {
+
+using ir::OpKind;
+using ir::ValueId;
+
+namespace {
+
+// A reason code generation cannot continue (unsupported op, malformed IR): reported, not thrown
+// past lower().
+struct CodegenError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// An IR value in LLVM: a scalar, or a tensor as its data pointer and dims (array dims first).
+// For a `var`, a scalar is the address of its slot; a tensor is its buffer.
+struct Val {
+  llvm::Value* v = nullptr;
+  std::vector<llvm::Value*> dims;
+};
+
+constexpr int kTensorDimsField = 1;  // halo_tensor { void* data; int64_t dims[6]; }
+
+class FunctionLowering {
+ public:
+  FunctionLowering(const ir::Function& f, llvm::Module& m)
+      : f_(f), m_(m), ctx_(m.getContext()), b_(ctx_), vals_(f.values.size()) {}
+
+  void run() {
+    auto* ptr = b_.getPtrTy();
+    auto* type = llvm::FunctionType::get(b_.getInt32Ty(), {ptr, ptr, ptr}, false);
+    fn_ = llvm::Function::Create(type, llvm::Function::ExternalLinkage, symbol_name(f_), m_);
+    fn_->addFnAttr(llvm::Attribute::NoUnwind);
+    ws_ = fn_->getArg(0);
+    args_ = fn_->getArg(1);
+    results_ = fn_->getArg(2);
+    entry_ = llvm::BasicBlock::Create(ctx_, "entry", fn_);
+    auto* body = llvm::BasicBlock::Create(ctx_, "body", fn_);
+    b_.SetInsertPoint(body);
+    llvm::FastMathFlags fmf;
+    fmf.setAllowContract();  // fused multiply-add where the target has it
+    b_.setFastMathFlags(fmf);
+    region(f_.body);
+    if (!b_.GetInsertBlock()->getTerminator()) b_.CreateRet(b_.getInt32(0));
+    llvm::IRBuilder<> eb(entry_);
+    eb.CreateBr(body);
+  }
+
+ private:
+  // ---- types and helpers ----
+  llvm::Type* scalar_type(ir::Elem e) {
+    switch (e) {
+      case ir::Elem::F64: return b_.getDoubleTy();
+      case ir::Elem::I64: return b_.getInt64Ty();
+      case ir::Elem::Bool: return b_.getInt1Ty();
+    }
+    return nullptr;
+  }
+  llvm::Type* elem_type(ValueId v) { return scalar_type(f_.type_of(v).elem); }
+  // Tensors of bool are stored as i64.
+  llvm::Type* storage_type(ir::Elem e) { return e == ir::Elem::F64 ? b_.getDoubleTy() : b_.getInt64Ty(); }
+
+  llvm::AllocaInst* entry_alloca(llvm::Type* t, const char* name = "") {
+    llvm::IRBuilder<> eb(entry_, entry_->begin());
+    return eb.CreateAlloca(t, nullptr, name);
+  }
+
+  llvm::Value* product(const std::vector<llvm::Value*>& dims, size_t from = 0, size_t to = SIZE_MAX) {
+    llvm::Value* p = b_.getInt64(1);
+    for (size_t k = from; k < std::min(to, dims.size()); ++k) p = b_.CreateMul(p, dims[k]);
+    return p;
+  }
+
+  // Bump allocation in the workspace; the slow path calls halo_ws_grow.
+  llvm::Value* ws_alloc(llvm::Value* bytes) {
+    auto* i64 = b_.getInt64Ty();
+    auto* ptr = b_.getPtrTy();
+    llvm::Value* cur_field = ws_;
+    llvm::Value* end_field = b_.CreateConstGEP1_64(ptr, ws_, 1);
+    llvm::Value* cur = b_.CreatePtrToInt(b_.CreateLoad(ptr, cur_field), i64);
+    llvm::Value* aligned = b_.CreateAnd(b_.CreateAdd(cur, b_.getInt64(15)), b_.getInt64(~int64_t{15}));
+    llvm::Value* next = b_.CreateAdd(aligned, bytes);
+    llvm::Value* end = b_.CreatePtrToInt(b_.CreateLoad(ptr, end_field), i64);
+    auto* fast = llvm::BasicBlock::Create(ctx_, "alloc.fast", fn_);
+    auto* slow = llvm::BasicBlock::Create(ctx_, "alloc.slow", fn_);
+    auto* done = llvm::BasicBlock::Create(ctx_, "alloc.done", fn_);
+    b_.CreateCondBr(b_.CreateICmpULE(next, end), fast, slow);
+    b_.SetInsertPoint(fast);
+    b_.CreateStore(b_.CreateIntToPtr(next, ptr), cur_field);
+    llvm::Value* fast_ptr = b_.CreateIntToPtr(aligned, ptr);
+    b_.CreateBr(done);
+    b_.SetInsertPoint(slow);
+    auto grow = m_.getOrInsertFunction("halo_ws_grow", llvm::FunctionType::get(ptr, {ptr, i64}, false));
+    llvm::Value* slow_ptr = b_.CreateCall(grow, {ws_, bytes});
+    auto* ok = llvm::BasicBlock::Create(ctx_, "alloc.ok", fn_);
+    b_.CreateCondBr(b_.CreateIsNull(slow_ptr), fail_block("out of memory in the workspace", nullptr, nullptr), ok);
+    b_.SetInsertPoint(ok);
+    b_.CreateBr(done);
+    b_.SetInsertPoint(done);
+    auto* phi = b_.CreatePHI(ptr, 2);
+    phi->addIncoming(fast_ptr, fast);
+    phi->addIncoming(slow_ptr, ok);
+    return phi;
+  }
+
+  llvm::Value* alloc_tensor(ir::Elem e, const std::vector<llvm::Value*>& dims) {
+    (void)e;  // every element is 8 bytes
+    return ws_alloc(b_.CreateMul(product(dims), b_.getInt64(8)));
+  }
+
+  // A block that reports `message` (with up to two numbers) and returns 1.
+  llvm::BasicBlock* fail_block(const std::string& message, llvm::Value* a, llvm::Value* b) {
+    auto saved = b_.saveIP();
+    auto* block = llvm::BasicBlock::Create(ctx_, "fail", fn_);
+    b_.SetInsertPoint(block);
+    auto* ptr = b_.getPtrTy();
+    auto* f64 = b_.getDoubleTy();
+    auto fail = m_.getOrInsertFunction(
+        "halo_ws_fail", llvm::FunctionType::get(b_.getInt32Ty(), {ptr, ptr, f64, f64}, false));
+    auto as_double = [&](llvm::Value* v) -> llvm::Value* {
+      if (!v) return llvm::ConstantFP::get(f64, 0.0);
+      if (v->getType()->isIntegerTy()) return b_.CreateSIToFP(v, f64);
+      return v;
+    };
+    llvm::Value* code = b_.CreateCall(fail, {ws_, b_.CreateGlobalStringPtr(message), as_double(a), as_double(b)});
+    b_.CreateRet(code);
+    b_.restoreIP(saved);
+    return block;
+  }
+
+  // Emits `for (i = lo; i < hi; ++i) body(i)` (half-open) and leaves the builder after it.
+  void counted_loop(llvm::Value* lo, llvm::Value* hi, const std::function<void(llvm::Value*)>& body,
+                    const char* name = "loop") {
+    auto* pre = b_.GetInsertBlock();
+    auto* head = llvm::BasicBlock::Create(ctx_, std::string(name) + ".head", fn_);
+    auto* loop = llvm::BasicBlock::Create(ctx_, std::string(name) + ".body", fn_);
+    auto* exit = llvm::BasicBlock::Create(ctx_, std::string(name) + ".exit", fn_);
+    b_.CreateBr(head);
+    b_.SetInsertPoint(head);
+    auto* i = b_.CreatePHI(b_.getInt64Ty(), 2, "i");
+    i->addIncoming(lo, pre);
+    b_.CreateCondBr(b_.CreateICmpSLT(i, hi), loop, exit);
+    b_.SetInsertPoint(loop);
+    body(i);
+    llvm::Value* next = b_.CreateAdd(i, b_.getInt64(1), "", /*HasNUW=*/true, /*HasNSW=*/true);
+    i->addIncoming(next, b_.GetInsertBlock());
+    b_.CreateBr(head);
+    b_.SetInsertPoint(exit);
+  }
+
+  // Offset (in elements) of index `idx` (a prefix of all dims) into a tensor of type t.
+  // Array dims are row-major; the element is column-major.
+  llvm::Value* element_offset(const ir::Type& t, const std::vector<llvm::Value*>& dims,
+                              const std::vector<llvm::Value*>& idx) {
+    const size_t a = t.array_rank;
+    llvm::Value* array_index = b_.getInt64(0);
+    for (size_t k = 0; k < a && k < idx.size(); ++k)
+      array_index = b_.CreateAdd(b_.CreateMul(array_index, dims[k]), idx[k]);
+    // Remaining array dims not indexed: the prefix addresses a block of sub-arrays.
+    llvm::Value* block = product(dims, std::min(idx.size(), a));
+    llvm::Value* offset = b_.CreateMul(array_index, block);
+    if (idx.size() > a) {
+      llvm::Value* within = b_.getInt64(0);
+      llvm::Value* stride = b_.getInt64(1);
+      for (size_t k = a; k < idx.size(); ++k) {
+        within = b_.CreateAdd(within, b_.CreateMul(idx[k], stride));
+        stride = b_.CreateMul(stride, dims[k]);
+      }
+      offset = b_.CreateAdd(offset, within);
+    }
+    return offset;
+  }
+
+  llvm::Value* load_scalar_at(ir::Elem e, llvm::Value* data, llvm::Value* offset) {
+    llvm::Value* p = b_.CreateGEP(storage_type(e), data, offset);
+    llvm::Value* v = b_.CreateLoad(storage_type(e), p);
+    if (e == ir::Elem::Bool) v = b_.CreateICmpNE(v, b_.getInt64(0));
+    return v;
+  }
+  void store_scalar_at(ir::Elem e, llvm::Value* data, llvm::Value* offset, llvm::Value* v) {
+    if (e == ir::Elem::Bool) v = b_.CreateZExt(v, b_.getInt64Ty());
+    b_.CreateStore(v, b_.CreateGEP(storage_type(e), data, offset));
+  }
+
+  void copy_elements(ir::Elem e, llvm::Value* dst, llvm::Value* src, llvm::Value* count) {
+    (void)e;
+    b_.CreateMemCpy(dst, llvm::MaybeAlign(8), src, llvm::MaybeAlign(8), b_.CreateMul(count, b_.getInt64(8)));
+  }
+
+  void fill(ir::Elem e, llvm::Value* data, llvm::Value* count, double value) {
+    if (value == 0.0 && !std::signbit(value)) {
+      b_.CreateMemSet(data, b_.getInt8(0), b_.CreateMul(count, b_.getInt64(8)), llvm::MaybeAlign(8));
+      return;
+    }
+    llvm::Value* v = e == ir::Elem::F64 ? static_cast<llvm::Value*>(llvm::ConstantFP::get(b_.getDoubleTy(), value))
+                                        : b_.getInt64(static_cast<int64_t>(value));
+    counted_loop(b_.getInt64(0), count, [&](llvm::Value* i) {
+      b_.CreateStore(v, b_.CreateGEP(storage_type(e), data, i));
+    }, "fill");
+  }
+
+  // ---- regions and ops ----
+  void region(const ir::Region& r) {
+    for (const ir::Op& o : r.ops) {
+      if (b_.GetInsertBlock()->getTerminator()) {
+        // Code after break/continue/return in the same region is unreachable.
+        auto* dead = llvm::BasicBlock::Create(ctx_, "dead", fn_);
+        b_.SetInsertPoint(dead);
+      }
+      op(o);
+    }
+  }
+
+  llvm::Value* scalar(ValueId v) {
+    if (!vals_[v].v) throw CodegenError("value %" + std::to_string(v) + " has no code");
+    return vals_[v].v;
+  }
+
+  void set(ValueId v, llvm::Value* x) { vals_[v].v = x; }
+
+  void op(const ir::Op& o) {
+    auto operand = [&](size_t k) { return scalar(o.operands.at(k)); };
+    const bool is_f64 = !o.operands.empty() && f_.type_of(o.operands[0]).elem == ir::Elem::F64 &&
+                        f_.type_of(o.operands[0]).rank() == 0;
+    switch (o.kind) {
+      case OpKind::ConstF64: set(o.results[0], llvm::ConstantFP::get(b_.getDoubleTy(), o.f)); break;
+      case OpKind::ConstI64: set(o.results[0], b_.getInt64(o.i)); break;
+      case OpKind::ConstBool: set(o.results[0], b_.getInt1(o.i != 0)); break;
+      case OpKind::Neg:
+        set(o.results[0], is_f64 ? b_.CreateFNeg(operand(0)) : b_.CreateNeg(operand(0)));
+        break;
+      case OpKind::Add:
+        set(o.results[0], is_f64 ? b_.CreateFAdd(operand(0), operand(1)) : b_.CreateAdd(operand(0), operand(1)));
+        break;
+      case OpKind::Sub:
+        set(o.results[0], is_f64 ? b_.CreateFSub(operand(0), operand(1)) : b_.CreateSub(operand(0), operand(1)));
+        break;
+      case OpKind::Mul:
+        set(o.results[0], is_f64 ? b_.CreateFMul(operand(0), operand(1)) : b_.CreateMul(operand(0), operand(1)));
+        break;
+      case OpKind::Div:
+        set(o.results[0], is_f64 ? b_.CreateFDiv(operand(0), operand(1)) : b_.CreateSDiv(operand(0), operand(1)));
+        break;
+      case OpKind::IDiv: set(o.results[0], b_.CreateSDiv(operand(0), operand(1))); break;
+      case OpKind::IMod: set(o.results[0], b_.CreateSRem(operand(0), operand(1))); break;
+      case OpKind::Cmp: set(o.results[0], compare(o.pred, is_f64, operand(0), operand(1))); break;
+      case OpKind::And: set(o.results[0], b_.CreateAnd(operand(0), operand(1))); break;
+      case OpKind::Or: set(o.results[0], b_.CreateOr(operand(0), operand(1))); break;
+      case OpKind::Not: set(o.results[0], b_.CreateNot(operand(0))); break;
+      case OpKind::Select: set(o.results[0], b_.CreateSelect(operand(0), operand(1), operand(2))); break;
+      case OpKind::IToF: set(o.results[0], b_.CreateSIToFP(operand(0), b_.getDoubleTy())); break;
+      case OpKind::BoolToI: set(o.results[0], b_.CreateZExt(operand(0), b_.getInt64Ty())); break;
+      case OpKind::Call: call(o); break;
+      case OpKind::Dist: dist(o); break;
+      case OpKind::Dim: {
+        const Val& t = vals_[o.operands[0]];
+        if (static_cast<size_t>(o.i) >= t.dims.size()) throw CodegenError("dim index out of range");
+        set(o.results[0], t.dims[o.i]);
+        break;
+      }
+      case OpKind::Alloc: {
+        std::vector<llvm::Value*> dims;
+        for (ValueId d : o.operands) dims.push_back(scalar(d));
+        llvm::Value* data = alloc_tensor(o.type.elem, dims);
+        fill(o.type.elem, data, product(dims), o.f);
+        vals_[o.results[0]] = Val{data, dims};
+        break;
+      }
+      case OpKind::Extract: extract(o); break;
+      case OpKind::Slice: slice(o); break;
+      case OpKind::Map:
+      case OpKind::MapSum: map(o); break;
+      case OpKind::Var: var(o); break;
+      case OpKind::Load: load(o); break;
+      case OpKind::Store: store(o); break;
+      case OpKind::LoadElem: load_elem(o); break;
+      case OpKind::StoreElem: store_elem(o); break;
+      case OpKind::Accumulate: accumulate(o); break;
+      case OpKind::For: for_loop(o); break;
+      case OpKind::While: while_loop(o); break;
+      case OpKind::If: if_op(o); break;
+      case OpKind::Break:
+        if (loops_.empty()) throw CodegenError("break outside a loop");
+        b_.CreateBr(loops_.back().second);
+        break;
+      case OpKind::Continue:
+        if (loops_.empty()) throw CodegenError("continue outside a loop");
+        b_.CreateBr(loops_.back().first);
+        break;
+      case OpKind::Check: check(o); break;
+      case OpKind::Print: print_or_reject(o, false); break;
+      case OpKind::Reject: print_or_reject(o, true); break;
+      case OpKind::Param: param(o); break;
+      case OpKind::Return: ret(o); break;
+      case OpKind::Yield: throw CodegenError("yield outside a region that expects it");
+      case OpKind::Kernel: throw CodegenError("kernel calls are not supported yet: " + o.name);
+    }
+  }
+
+  llvm::Value* compare(ir::CmpPred p, bool is_f64, llvm::Value* a, llvm::Value* b) {
+    using P = llvm::CmpInst::Predicate;
+    P pred;
+    switch (p) {
+      case ir::CmpPred::Lt: pred = is_f64 ? P::FCMP_OLT : P::ICMP_SLT; break;
+      case ir::CmpPred::Le: pred = is_f64 ? P::FCMP_OLE : P::ICMP_SLE; break;
+      case ir::CmpPred::Gt: pred = is_f64 ? P::FCMP_OGT : P::ICMP_SGT; break;
+      case ir::CmpPred::Ge: pred = is_f64 ? P::FCMP_OGE : P::ICMP_SGE; break;
+      case ir::CmpPred::Eq: pred = is_f64 ? P::FCMP_OEQ : P::ICMP_EQ; break;
+      case ir::CmpPred::Ne: default: pred = is_f64 ? P::FCMP_UNE : P::ICMP_NE; break;
+    }
+    return is_f64 ? b_.CreateFCmp(pred, a, b) : b_.CreateICmp(pred, a, b);
+  }
+
+  void call(const ir::Op& o) {
+    std::vector<llvm::Type*> types;
+    std::vector<llvm::Value*> args;
+    for (ValueId v : o.operands) {
+      types.push_back(elem_type(v));
+      args.push_back(scalar(v));
+    }
+    auto* type = llvm::FunctionType::get(elem_type(o.results[0]), types, false);
+    auto callee = m_.getOrInsertFunction("halo_" + o.name, type);
+    if (auto* fn = llvm::dyn_cast<llvm::Function>(callee.getCallee())) {
+      fn->setDoesNotAccessMemory();
+      fn->setDoesNotThrow();
+      fn->setWillReturn();
+    }
+    set(o.results[0], b_.CreateCall(callee, args));
+  }
+
+  // halo_<name>(args..., int32 flags, double* partials) -> log density; results beyond the
+  // first receive the partials of the f64 arguments, in order.
+  void dist(const ir::Op& o) {
+    std::vector<llvm::Type*> types;
+    std::vector<llvm::Value*> args;
+    size_t real_args = 0;
+    for (ValueId v : o.operands) {
+      types.push_back(elem_type(v));
+      args.push_back(scalar(v));
+      if (f_.type_of(v).elem == ir::Elem::F64) ++real_args;
+    }
+    auto* slots_type = llvm::ArrayType::get(b_.getDoubleTy(), std::max<size_t>(real_args, 1));
+    llvm::Value* slots = entry_alloca(slots_type, "partials");
+    types.push_back(b_.getInt32Ty());
+    types.push_back(b_.getPtrTy());
+    args.push_back(b_.getInt32(static_cast<uint32_t>(o.i)));
+    args.push_back(slots);
+    auto* type = llvm::FunctionType::get(b_.getDoubleTy(), types, false);
+    auto callee = m_.getOrInsertFunction("halo_" + o.name, type);
+    if (auto* fn = llvm::dyn_cast<llvm::Function>(callee.getCallee())) {
+      fn->setDoesNotThrow();
+      fn->setWillReturn();
+      fn->addParamAttr(static_cast<unsigned>(types.size() - 1), llvm::Attribute::NoAlias);
+    }
+    set(o.results[0], b_.CreateCall(callee, args));
+    for (size_t k = 1; k < o.results.size(); ++k) {
+      llvm::Value* p = b_.CreateConstGEP2_64(slots_type, slots, 0, k - 1);
+      set(o.results[k], b_.CreateLoad(b_.getDoubleTy(), p));
+    }
+  }
+
+  void extract(const ir::Op& o) {
+    const Val& t = vals_[o.operands[0]];
+    const ir::Type& type = f_.type_of(o.operands[0]);
+    std::vector<llvm::Value*> idx;
+    for (size_t k = 1; k < o.operands.size(); ++k) idx.push_back(scalar(o.operands[k]));
+    llvm::Value* offset = element_offset(type, t.dims, idx);
+    if (idx.size() == static_cast<size_t>(type.rank())) {
+      set(o.results[0], load_scalar_at(type.elem, t.v, offset));
+      return;
+    }
+    if (idx.size() > type.array_rank) throw CodegenError("extract: partial element index (use slice)");
+    Val view;
+    view.v = b_.CreateGEP(storage_type(type.elem), t.v, offset);
+    view.dims.assign(t.dims.begin() + static_cast<long>(idx.size()), t.dims.end());
+    vals_[o.results[0]] = view;
+  }
+
+  // slice(t, lo0, hi0, lo1, hi1, ...): half-open ranges per dim; dims not in the keep mask take
+  // the single index lo. Copies into a new tensor.
+  void slice(const ir::Op& o) {
+    const Val& t = vals_[o.operands[0]];
+    const ir::Type& type = f_.type_of(o.operands[0]);
+    const size_t rank = type.rank();
+    std::vector<llvm::Value*> lo(rank), hi(rank);
+    for (size_t k = 0; k < rank; ++k) {
+      lo[k] = scalar(o.operands[1 + 2 * k]);
+      hi[k] = scalar(o.operands[2 + 2 * k]);
+    }
+    std::vector<size_t> kept;
+    std::vector<llvm::Value*> out_dims;
+    for (size_t k = 0; k < rank; ++k)
+      if (o.i & (int64_t{1} << k)) {
+        kept.push_back(k);
+        out_dims.push_back(b_.CreateSub(hi[k], lo[k]));
+      }
+    const ir::Type& out_type = f_.type_of(o.results[0]);
+    Val out{alloc_tensor(type.elem, out_dims), out_dims};
+    // Nested loops over the kept dims (outermost first); each element copied by index.
+    std::vector<llvm::Value*> src_idx(lo.begin(), lo.end());
+    std::vector<llvm::Value*> dst_idx(kept.size());
+    std::function<void(size_t)> nest = [&](size_t level) {
+      if (level == kept.size()) {
+        llvm::Value* v = load_scalar_at(type.elem, t.v, element_offset(type, t.dims, src_idx));
+        store_scalar_at(type.elem, out.v, element_offset(out_type, out_dims, dst_idx), v);
+        return;
+      }
+      size_t k = kept[level];
+      counted_loop(b_.getInt64(0), out_dims[level], [&](llvm::Value* i) {
+        src_idx[k] = b_.CreateAdd(lo[k], i);
+        dst_idx[level] = i;
+        nest(level + 1);
+      }, "slice");
+    };
+    nest(0);
+    vals_[o.results[0]] = out;
+  }
+
+  // map / map_sum over 1 dim (flat, elementwise and scalar inputs) or 2 dims (rows x cols,
+  // with row and column broadcasts). Inner loop over rows: column-major storage.
+  void map(const ir::Op& o) {
+    const size_t ndims = static_cast<size_t>(o.i);
+    std::vector<llvm::Value*> dims;
+    for (size_t k = 0; k < ndims; ++k) dims.push_back(scalar(o.operands[k]));
+    const ir::Region& body = o.regions.at(0);
+    const size_t ninputs = o.broadcasts.size();
+    const bool sum = o.kind == OpKind::MapSum;
+    Val out;
+    if (!sum) {
+      const ir::Type& rt = f_.type_of(o.results[0]);
+      out.dims = dims;
+      if (ndims == 1 && rt.rank() > 1) {
+        // Flat map over a tensor of higher rank: the result takes the shape of its first
+        // elementwise input.
+        for (size_t k = 0; k < ninputs; ++k)
+          if (o.broadcasts[k] == ir::Broadcast::Elementwise) {
+            out.dims = vals_[o.operands[ndims + k]].dims;
+            break;
+          }
+      }
+      out.v = alloc_tensor(rt.elem, out.dims);
+    }
+    llvm::Value* acc_slot = nullptr;
+    if (sum) {
+      acc_slot = entry_alloca(b_.getDoubleTy(), "map.sum");
+      b_.CreateStore(llvm::ConstantFP::get(b_.getDoubleTy(), 0.0), acc_slot);
+    }
+    auto element = [&](llvm::Value* flat, llvm::Value* row, llvm::Value* col) {
+      for (size_t k = 0; k < ninputs; ++k) {
+        ValueId in = o.operands[ndims + k];
+        ValueId arg = body.args.at(k);
+        const ir::Type& it = f_.type_of(in);
+        if (it.rank() == 0) {
+          set(arg, scalar(in));
+          continue;
+        }
+        llvm::Value* offset = flat;
+        switch (o.broadcasts[k]) {
+          case ir::Broadcast::Elementwise: offset = flat; break;
+          case ir::Broadcast::Rows: offset = col; break;
+          case ir::Broadcast::Cols: offset = row; break;
+          case ir::Broadcast::Scalar: offset = b_.getInt64(0); break;
+        }
+        set(arg, load_scalar_at(it.elem, vals_[in].v, offset));
+      }
+      const ir::Op* yield = nullptr;
+      for (const ir::Op& inner : body.ops) {
+        if (inner.kind == OpKind::Yield) {
+          yield = &inner;
+          break;
+        }
+        op(inner);
+      }
+      if (!yield || yield->operands.size() != 1) throw CodegenError("map body must yield one value");
+      llvm::Value* y = scalar(yield->operands[0]);
+      if (sum) {
+        llvm::FastMathFlags saved = b_.getFastMathFlags();
+        llvm::FastMathFlags fmf = saved;
+        fmf.setAllowReassoc();  // lets the vectoriser split the sum into lanes
+        b_.setFastMathFlags(fmf);
+        b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(b_.getDoubleTy(), acc_slot), y), acc_slot);
+        b_.setFastMathFlags(saved);
+      } else {
+        store_scalar_at(f_.type_of(o.results[0]).elem, out.v, flat, y);
+      }
+    };
+    if (ndims == 1) {
+      counted_loop(b_.getInt64(0), dims[0], [&](llvm::Value* i) { element(i, i, i); }, "map");
+    } else if (ndims == 2) {
+      counted_loop(b_.getInt64(0), dims[1], [&](llvm::Value* j) {
+        llvm::Value* base = b_.CreateMul(j, dims[0]);
+        counted_loop(b_.getInt64(0), dims[0], [&](llvm::Value* i) {
+          element(b_.CreateAdd(base, i), i, j);
+        }, "map.rows");
+      }, "map.cols");
+    } else {
+      throw CodegenError("map over more than 2 dims");
+    }
+    if (sum) set(o.results[0], b_.CreateLoad(b_.getDoubleTy(), acc_slot));
+    else vals_[o.results[0]] = out;
+  }
+
+  void var(const ir::Op& o) {
+    const ir::Type t = o.type.value_type();
+    if (t.rank() == 0) {
+      llvm::Value* slot = entry_alloca(scalar_type(t.elem), "var");
+      llvm::Value* init = t.elem == ir::Elem::F64
+                              ? static_cast<llvm::Value*>(llvm::ConstantFP::get(b_.getDoubleTy(), o.f))
+                              : t.elem == ir::Elem::I64 ? b_.getInt64(static_cast<int64_t>(o.f))
+                                                        : b_.getInt1(o.f != 0);
+      b_.CreateStore(init, slot);
+      set(o.results[0], slot);
+      return;
+    }
+    std::vector<llvm::Value*> dims;
+    for (ValueId d : o.operands) dims.push_back(scalar(d));
+    llvm::Value* data = alloc_tensor(t.elem, dims);
+    fill(t.elem, data, product(dims), o.f);
+    vals_[o.results[0]] = Val{data, dims};
+  }
+
+  void load(const ir::Op& o) {
+    const ir::Type t = f_.type_of(o.operands[0]).value_type();
+    const Val& r = vals_[o.operands[0]];
+    if (t.rank() == 0) {
+      set(o.results[0], b_.CreateLoad(scalar_type(t.elem), r.v));
+      return;
+    }
+    // Copy semantics: later stores to the var must not change this value.
+    Val copy{alloc_tensor(t.elem, r.dims), r.dims};
+    copy_elements(t.elem, copy.v, r.v, product(r.dims));
+    vals_[o.results[0]] = copy;
+  }
+
+  void store(const ir::Op& o) {
+    const ir::Type t = f_.type_of(o.operands[0]).value_type();
+    const Val& r = vals_[o.operands[0]];
+    if (t.rank() == 0) {
+      b_.CreateStore(scalar(o.operands[1]), r.v);
+      return;
+    }
+    size_check(r.dims, vals_[o.operands[1]].dims, o.source_line);
+    copy_elements(t.elem, r.v, vals_[o.operands[1]].v, product(r.dims));
+  }
+
+  void size_check(const std::vector<llvm::Value*>& a, const std::vector<llvm::Value*>& b, int line) {
+    for (size_t k = 0; k < a.size() && k < b.size(); ++k) {
+      if (a[k] == b[k]) continue;
+      auto* ok = llvm::BasicBlock::Create(ctx_, "size.ok", fn_);
+      std::string msg = "size mismatch in assignment: dimension " + std::to_string(k + 1) + " is {} but the value has {}";
+      if (line > 0) msg += " (line " + std::to_string(line) + ")";
+      b_.CreateCondBr(b_.CreateICmpEQ(a[k], b[k]), ok, fail_block(msg, a[k], b[k]));
+      b_.SetInsertPoint(ok);
+    }
+  }
+
+  void load_elem(const ir::Op& o) {
+    const ir::Type t = f_.type_of(o.operands[0]).value_type();
+    const Val& r = vals_[o.operands[0]];
+    std::vector<llvm::Value*> idx;
+    for (size_t k = 1; k < o.operands.size(); ++k) idx.push_back(scalar(o.operands[k]));
+    llvm::Value* offset = element_offset(t, r.dims, idx);
+    if (idx.size() == static_cast<size_t>(t.rank())) {
+      set(o.results[0], load_scalar_at(t.elem, r.v, offset));
+      return;
+    }
+    if (idx.size() > t.array_rank) throw CodegenError("load_elem: partial element index");
+    std::vector<llvm::Value*> dims(r.dims.begin() + static_cast<long>(idx.size()), r.dims.end());
+    Val copy{alloc_tensor(t.elem, dims), dims};
+    copy_elements(t.elem, copy.v, b_.CreateGEP(storage_type(t.elem), r.v, offset), product(dims));
+    vals_[o.results[0]] = copy;
+  }
+
+  void store_elem(const ir::Op& o) {
+    const ir::Type t = f_.type_of(o.operands[0]).value_type();
+    const Val& r = vals_[o.operands[0]];
+    std::vector<llvm::Value*> idx;
+    for (size_t k = 1; k + 1 < o.operands.size(); ++k) idx.push_back(scalar(o.operands[k]));
+    ValueId value = o.operands.back();
+    llvm::Value* offset = element_offset(t, r.dims, idx);
+    if (idx.size() == static_cast<size_t>(t.rank())) {
+      store_scalar_at(t.elem, r.v, offset, scalar(value));
+      return;
+    }
+    std::vector<llvm::Value*> dims(r.dims.begin() + static_cast<long>(idx.size()), r.dims.end());
+    size_check(dims, vals_[value].dims, o.source_line);
+    copy_elements(t.elem, b_.CreateGEP(storage_type(t.elem), r.v, offset), vals_[value].v, product(dims));
+  }
+
+  void accumulate(const ir::Op& o) {
+    const ir::Type t = f_.type_of(o.operands[0]).value_type();
+    const Val& r = vals_[o.operands[0]];
+    if (t.rank() == 0) {
+      llvm::Value* v = b_.CreateLoad(b_.getDoubleTy(), r.v);
+      b_.CreateStore(b_.CreateFAdd(v, scalar(o.operands[1])), r.v);
+      return;
+    }
+    const Val& x = vals_[o.operands[1]];
+    counted_loop(b_.getInt64(0), product(r.dims), [&](llvm::Value* i) {
+      llvm::Value* p = b_.CreateGEP(b_.getDoubleTy(), r.v, i);
+      llvm::Value* q = b_.CreateGEP(b_.getDoubleTy(), x.v, i);
+      b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(b_.getDoubleTy(), p), b_.CreateLoad(b_.getDoubleTy(), q)), p);
+    }, "acc");
+  }
+
+  void for_loop(const ir::Op& o) {
+    llvm::Value* lo = scalar(o.operands[0]);
+    llvm::Value* hi = scalar(o.operands[1]);  // inclusive
+    const ir::Region& body = o.regions.at(0);
+    auto* pre = b_.GetInsertBlock();
+    auto* head = llvm::BasicBlock::Create(ctx_, "for.head", fn_);
+    auto* loop = llvm::BasicBlock::Create(ctx_, "for.body", fn_);
+    auto* latch = llvm::BasicBlock::Create(ctx_, "for.latch", fn_);
+    auto* exit = llvm::BasicBlock::Create(ctx_, "for.exit", fn_);
+    b_.CreateBr(head);
+    b_.SetInsertPoint(head);
+    auto* i = b_.CreatePHI(b_.getInt64Ty(), 2, "i");
+    i->addIncoming(lo, pre);
+    b_.CreateCondBr(b_.CreateICmpSLE(i, hi), loop, exit);
+    b_.SetInsertPoint(loop);
+    if (!body.args.empty()) set(body.args[0], i);
+    loops_.push_back({latch, exit});
+    region(body);
+    loops_.pop_back();
+    if (!b_.GetInsertBlock()->getTerminator()) b_.CreateBr(latch);
+    b_.SetInsertPoint(latch);
+    i->addIncoming(b_.CreateAdd(i, b_.getInt64(1)), latch);
+    b_.CreateBr(head);
+    b_.SetInsertPoint(exit);
+  }
+
+  void while_loop(const ir::Op& o) {
+    const ir::Region& cond = o.regions.at(0);
+    const ir::Region& body = o.regions.at(1);
+    auto* head = llvm::BasicBlock::Create(ctx_, "while.head", fn_);
+    auto* loop = llvm::BasicBlock::Create(ctx_, "while.body", fn_);
+    auto* exit = llvm::BasicBlock::Create(ctx_, "while.exit", fn_);
+    b_.CreateBr(head);
+    b_.SetInsertPoint(head);
+    llvm::Value* c = nullptr;
+    for (const ir::Op& inner : cond.ops) {
+      if (inner.kind == OpKind::Yield) {
+        c = scalar(inner.operands.at(0));
+        break;
+      }
+      op(inner);
+    }
+    if (!c) throw CodegenError("while condition must yield");
+    b_.CreateCondBr(c, loop, exit);
+    b_.SetInsertPoint(loop);
+    loops_.push_back({head, exit});
+    region(body);
+    loops_.pop_back();
+    if (!b_.GetInsertBlock()->getTerminator()) b_.CreateBr(head);
+    b_.SetInsertPoint(exit);
+  }
+
+  void if_op(const ir::Op& o) {
+    auto* then_block = llvm::BasicBlock::Create(ctx_, "if.then", fn_);
+    auto* else_block = llvm::BasicBlock::Create(ctx_, "if.else", fn_);
+    auto* done = llvm::BasicBlock::Create(ctx_, "if.done", fn_);
+    b_.CreateCondBr(scalar(o.operands[0]), then_block, else_block);
+    b_.SetInsertPoint(then_block);
+    region(o.regions.at(0));
+    if (!b_.GetInsertBlock()->getTerminator()) b_.CreateBr(done);
+    b_.SetInsertPoint(else_block);
+    if (o.regions.size() > 1) region(o.regions[1]);
+    if (!b_.GetInsertBlock()->getTerminator()) b_.CreateBr(done);
+    b_.SetInsertPoint(done);
+  }
+
+  void check(const ir::Op& o) {
+    llvm::Value* ok = nullptr;
+    llvm::Value* a = o.operands.size() > 0 ? scalar(o.operands[0]) : nullptr;
+    llvm::Value* bv = o.operands.size() > 1 ? scalar(o.operands[1]) : nullptr;
+    switch (o.check) {
+      case ir::CheckKind::IndexBounds:
+        // Unsigned compare covers i < 0 too.
+        ok = b_.CreateICmpULT(a, bv);
+        break;
+      case ir::CheckKind::SizeMatch: ok = b_.CreateICmpEQ(a, bv); break;
+      case ir::CheckKind::Finite: {
+        llvm::Value* absx = b_.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, a);
+        ok = b_.CreateFCmpOLT(absx, llvm::ConstantFP::getInfinity(b_.getDoubleTy()));
+        break;
+      }
+      case ir::CheckKind::Lower: ok = b_.CreateFCmpOGE(a, bv); break;
+      case ir::CheckKind::Upper: ok = b_.CreateFCmpOLE(a, bv); break;
+      case ir::CheckKind::Positive: ok = b_.CreateFCmpOGT(a, llvm::ConstantFP::get(b_.getDoubleTy(), 0.0)); break;
+      case ir::CheckKind::Domain: ok = a; break;
+    }
+    auto* cont = llvm::BasicBlock::Create(ctx_, "check.ok", fn_);
+    // For index checks report the 1-based index the user wrote.
+    llvm::Value* shown = a;
+    if (o.check == ir::CheckKind::IndexBounds) shown = b_.CreateAdd(a, b_.getInt64(1));
+    if (o.check == ir::CheckKind::Domain) shown = nullptr;
+    b_.CreateCondBr(ok, cont, fail_block(o.text, shown, bv));
+    b_.SetInsertPoint(cont);
+  }
+
+  void print_or_reject(const ir::Op& o, bool reject) {
+    auto* f64 = b_.getDoubleTy();
+    size_t n = o.operands.size();
+    auto* arr_type = llvm::ArrayType::get(f64, std::max<size_t>(n, 1));
+    llvm::Value* arr = entry_alloca(arr_type, "print.values");
+    for (size_t k = 0; k < n; ++k) {
+      llvm::Value* v = scalar(o.operands[k]);
+      if (v->getType()->isIntegerTy(1)) v = b_.CreateZExt(v, b_.getInt64Ty());
+      if (v->getType()->isIntegerTy()) v = b_.CreateSIToFP(v, f64);
+      b_.CreateStore(v, b_.CreateConstGEP2_64(arr_type, arr, 0, k));
+    }
+    auto* ptr = b_.getPtrTy();
+    auto* i64 = b_.getInt64Ty();
+    llvm::Value* text = b_.CreateGlobalStringPtr(o.text);
+    if (!reject) {
+      auto fn = m_.getOrInsertFunction("halo_ws_print",
+                                       llvm::FunctionType::get(b_.getVoidTy(), {ptr, ptr, i64, ptr}, false));
+      b_.CreateCall(fn, {ws_, text, b_.getInt64(static_cast<int64_t>(n)), arr});
+      return;
+    }
+    auto fn = m_.getOrInsertFunction("halo_ws_reject",
+                                     llvm::FunctionType::get(b_.getInt32Ty(), {ptr, ptr, i64, ptr}, false));
+    b_.CreateRet(b_.CreateCall(fn, {ws_, text, b_.getInt64(static_cast<int64_t>(n)), arr}));
+  }
+
+  void param(const ir::Op& o) {
+    auto* ptr = b_.getPtrTy();
+    llvm::Value* p = b_.CreateLoad(ptr, b_.CreateConstGEP1_64(ptr, args_, o.i));
+    const ir::Type& t = f_.type_of(o.results[0]);
+    if (t.rank() == 0) {
+      set(o.results[0], b_.CreateLoad(scalar_type(t.elem), p));
+      return;
+    }
+    Val v;
+    v.v = b_.CreateLoad(ptr, p);
+    for (int k = 0; k < t.rank(); ++k)
+      v.dims.push_back(b_.CreateLoad(b_.getInt64Ty(), b_.CreateConstGEP1_64(b_.getInt64Ty(), p, kTensorDimsField + k)));
+    vals_[o.results[0]] = v;
+  }
+
+  void ret(const ir::Op& o) {
+    auto* ptr = b_.getPtrTy();
+    for (size_t k = 0; k < o.operands.size(); ++k) {
+      llvm::Value* p = b_.CreateLoad(ptr, b_.CreateConstGEP1_64(ptr, results_, static_cast<int64_t>(k)));
+      ValueId v = o.operands[k];
+      const ir::Type& t = f_.type_of(v);
+      if (t.rank() == 0) {
+        llvm::Value* x = scalar(v);
+        if (t.elem == ir::Elem::Bool) x = b_.CreateZExt(x, b_.getInt64Ty());
+        b_.CreateStore(x, p);
+        continue;
+      }
+      llvm::Value* data = b_.CreateLoad(ptr, p);
+      copy_elements(t.elem, data, vals_[v].v, product(vals_[v].dims));
+    }
+    b_.CreateRet(b_.getInt32(0));
+  }
+
+  const ir::Function& f_;
+  llvm::Module& m_;
+  llvm::LLVMContext& ctx_;
+  llvm::IRBuilder<> b_;
+  std::vector<Val> vals_;
+  llvm::Function* fn_ = nullptr;
+  llvm::Value* ws_ = nullptr;
+  llvm::Value* args_ = nullptr;
+  llvm::Value* results_ = nullptr;
+  llvm::BasicBlock* entry_ = nullptr;
+  std::vector<std::pair<llvm::BasicBlock*, llvm::BasicBlock*>> loops_;  // (continue, break)
+};
+
+}  // namespace
+
+std::string symbol_name(const ir::Function& function) { return "halo_gen_" + function.name; }
+
+std::unique_ptr<llvm::Module> lower(const ir::Module& module, llvm::LLVMContext& context,
+                                    std::string& error) {
+  auto m = std::make_unique<llvm::Module>(module.model_name, context);
+  try {
+    for (const ir::Function& f : module.functions) FunctionLowering(f, *m).run();
+  } catch (const CodegenError& e) {
+    error = e.what();
+    return nullptr;
+  }
+  std::string problems;
+  llvm::raw_string_ostream os(problems);
+  if (llvm::verifyModule(*m, &os)) {
+    error = "internal error: the generated LLVM IR is invalid:\n" + os.str();
+    return nullptr;
+  }
+  return m;
+}
+
+}  // namespace halo::codegen
