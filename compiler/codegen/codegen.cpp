@@ -287,6 +287,10 @@ class FunctionLowering {
       case OpKind::LoadElem: load_elem(o); break;
       case OpKind::StoreElem: store_elem(o); break;
       case OpKind::Accumulate: accumulate(o); break;
+      case OpKind::AccumulateElem: accumulate_elem(o); break;
+      case OpKind::CallGrad: call_grad(o); break;
+      case OpKind::Push: push(o); break;
+      case OpKind::Pop: pop(o); break;
       case OpKind::For: for_loop(o); break;
       case OpKind::While: while_loop(o); break;
       case OpKind::If: if_op(o); break;
@@ -427,34 +431,53 @@ class FunctionLowering {
     vals_[o.results[0]] = out;
   }
 
-  // map / map_sum over 1 dim (flat, elementwise and scalar inputs) or 2 dims (rows x cols,
-  // with row and column broadcasts). Inner loop over rows: column-major storage.
+  // map / map_sum over 1 dim (flat: elementwise and scalar inputs) or 2 dims (rows x cols,
+  // with row and column broadcasts); inner loop over rows, matching column-major storage.
+  // Each result collects the yielded scalars as its MapResult mode says.
   void map(const ir::Op& o) {
     const size_t ndims = static_cast<size_t>(o.i);
     std::vector<llvm::Value*> dims;
     for (size_t k = 0; k < ndims; ++k) dims.push_back(scalar(o.operands[k]));
     const ir::Region& body = o.regions.at(0);
     const size_t ninputs = o.broadcasts.size();
-    const bool sum = o.kind == OpKind::MapSum;
-    Val out;
-    if (!sum) {
-      const ir::Type& rt = f_.type_of(o.results[0]);
-      out.dims = dims;
-      if (ndims == 1 && rt.rank() > 1) {
-        // Flat map over a tensor of higher rank: the result takes the shape of its first
-        // elementwise input.
-        for (size_t k = 0; k < ninputs; ++k)
-          if (o.broadcasts[k] == ir::Broadcast::Elementwise) {
-            out.dims = vals_[o.operands[ndims + k]].dims;
-            break;
+    std::vector<ir::MapResult> modes = o.map_results;
+    if (modes.empty()) modes = {o.kind == OpKind::MapSum ? ir::MapResult::Sum : ir::MapResult::Elementwise};
+    if (modes.size() != o.results.size()) throw CodegenError("map: one mode per result");
+    auto* f64 = b_.getDoubleTy();
+    // Result storage.
+    std::vector<Val> outs(modes.size());
+    std::vector<llvm::Value*> sums(modes.size(), nullptr);
+    for (size_t r = 0; r < modes.size(); ++r) {
+      const ir::Type& rt = f_.type_of(o.results[r]);
+      switch (modes[r]) {
+        case ir::MapResult::Elementwise: {
+          outs[r].dims = dims;
+          if (ndims == 1 && rt.rank() > 1) {
+            // A flat map over a tensor of higher rank takes the shape of its first
+            // elementwise input.
+            for (size_t k = 0; k < ninputs; ++k)
+              if (o.broadcasts[k] == ir::Broadcast::Elementwise) {
+                outs[r].dims = vals_[o.operands[ndims + k]].dims;
+                break;
+              }
           }
+          outs[r].v = alloc_tensor(rt.elem, outs[r].dims);
+          break;
+        }
+        case ir::MapResult::Sum:
+          sums[r] = entry_alloca(f64, "map.sum");
+          b_.CreateStore(llvm::ConstantFP::get(f64, 0.0), sums[r]);
+          break;
+        case ir::MapResult::SumOverRows:
+        case ir::MapResult::SumOverCols: {
+          if (ndims != 2) throw CodegenError("map: row/column sums need a 2-d map");
+          llvm::Value* n = modes[r] == ir::MapResult::SumOverRows ? dims[1] : dims[0];
+          outs[r].dims = {n};
+          outs[r].v = alloc_tensor(ir::Elem::F64, outs[r].dims);
+          fill(ir::Elem::F64, outs[r].v, n, 0.0);
+          break;
+        }
       }
-      out.v = alloc_tensor(rt.elem, out.dims);
-    }
-    llvm::Value* acc_slot = nullptr;
-    if (sum) {
-      acc_slot = entry_alloca(b_.getDoubleTy(), "map.sum");
-      b_.CreateStore(llvm::ConstantFP::get(b_.getDoubleTy(), 0.0), acc_slot);
     }
     auto element = [&](llvm::Value* flat, llvm::Value* row, llvm::Value* col) {
       for (size_t k = 0; k < ninputs; ++k) {
@@ -482,17 +505,30 @@ class FunctionLowering {
         }
         op(inner);
       }
-      if (!yield || yield->operands.size() != 1) throw CodegenError("map body must yield one value");
-      llvm::Value* y = scalar(yield->operands[0]);
-      if (sum) {
-        llvm::FastMathFlags saved = b_.getFastMathFlags();
-        llvm::FastMathFlags fmf = saved;
-        fmf.setAllowReassoc();  // lets the vectoriser split the sum into lanes
-        b_.setFastMathFlags(fmf);
-        b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(b_.getDoubleTy(), acc_slot), y), acc_slot);
-        b_.setFastMathFlags(saved);
-      } else {
-        store_scalar_at(f_.type_of(o.results[0]).elem, out.v, flat, y);
+      if (!yield || yield->operands.size() != modes.size()) throw CodegenError("map body must yield one value per result");
+      llvm::FastMathFlags saved = b_.getFastMathFlags();
+      llvm::FastMathFlags reassoc = saved;
+      reassoc.setAllowReassoc();  // lets the vectoriser split sums into lanes
+      for (size_t r = 0; r < modes.size(); ++r) {
+        llvm::Value* y = scalar(yield->operands[r]);
+        switch (modes[r]) {
+          case ir::MapResult::Elementwise:
+            store_scalar_at(f_.type_of(o.results[r]).elem, outs[r].v, flat, y);
+            break;
+          case ir::MapResult::Sum:
+            b_.setFastMathFlags(reassoc);
+            b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(f64, sums[r]), y), sums[r]);
+            b_.setFastMathFlags(saved);
+            break;
+          case ir::MapResult::SumOverRows:
+          case ir::MapResult::SumOverCols: {
+            llvm::Value* p = b_.CreateGEP(f64, outs[r].v, modes[r] == ir::MapResult::SumOverRows ? col : row);
+            b_.setFastMathFlags(reassoc);
+            b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(f64, p), y), p);
+            b_.setFastMathFlags(saved);
+            break;
+          }
+        }
       }
     };
     if (ndims == 1) {
@@ -507,8 +543,10 @@ class FunctionLowering {
     } else {
       throw CodegenError("map over more than 2 dims");
     }
-    if (sum) set(o.results[0], b_.CreateLoad(b_.getDoubleTy(), acc_slot));
-    else vals_[o.results[0]] = out;
+    for (size_t r = 0; r < modes.size(); ++r) {
+      if (modes[r] == ir::MapResult::Sum) set(o.results[r], b_.CreateLoad(f64, sums[r]));
+      else vals_[o.results[r]] = outs[r];
+    }
   }
 
   void var(const ir::Op& o) {
@@ -614,6 +652,121 @@ class FunctionLowering {
     }, "acc");
   }
 
+  void accumulate_elem(const ir::Op& o) {
+    const ir::Type t = f_.type_of(o.operands[0]).value_type();
+    const Val& r = vals_[o.operands[0]];
+    std::vector<llvm::Value*> idx;
+    for (size_t k = 1; k + 1 < o.operands.size(); ++k) idx.push_back(scalar(o.operands[k]));
+    ValueId value = o.operands.back();
+    llvm::Value* offset = element_offset(t, r.dims, idx);
+    auto* f64 = b_.getDoubleTy();
+    if (idx.size() == static_cast<size_t>(t.rank())) {
+      llvm::Value* p = b_.CreateGEP(f64, r.v, offset);
+      b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(f64, p), scalar(value)), p);
+      return;
+    }
+    llvm::Value* base = b_.CreateGEP(f64, r.v, offset);
+    const Val& x = vals_[value];
+    counted_loop(b_.getInt64(0), product(x.dims), [&](llvm::Value* i) {
+      llvm::Value* p = b_.CreateGEP(f64, base, i);
+      b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(f64, p), b_.CreateLoad(f64, b_.CreateGEP(f64, x.v, i))), p);
+    }, "acc.elem");
+  }
+
+  // halo_<name>_grad(args..., result, double* d_0, ...): one partial per f64 argument.
+  void call_grad(const ir::Op& o) {
+    std::vector<llvm::Type*> types;
+    std::vector<llvm::Value*> args;
+    for (ValueId v : o.operands) {
+      types.push_back(elem_type(v));
+      args.push_back(scalar(v));
+    }
+    std::vector<llvm::Value*> slots;
+    for (size_t k = 0; k < o.results.size(); ++k) {
+      slots.push_back(entry_alloca(b_.getDoubleTy(), "grad"));
+      types.push_back(b_.getPtrTy());
+      args.push_back(slots.back());
+    }
+    auto* type = llvm::FunctionType::get(b_.getVoidTy(), types, false);
+    auto callee = m_.getOrInsertFunction("halo_" + o.name + "_grad", type);
+    if (auto* fn = llvm::dyn_cast<llvm::Function>(callee.getCallee())) {
+      fn->setDoesNotThrow();
+      fn->setWillReturn();
+    }
+    b_.CreateCall(callee, args);
+    for (size_t k = 0; k < o.results.size(); ++k) set(o.results[k], b_.CreateLoad(b_.getDoubleTy(), slots[k]));
+  }
+
+  // The value stack: fields 2 and 3 of halo_ws.
+  llvm::Value* stack_field() { return b_.CreateConstGEP1_64(b_.getPtrTy(), ws_, 2); }
+  llvm::Value* stack_end_field() { return b_.CreateConstGEP1_64(b_.getPtrTy(), ws_, 3); }
+
+  // Returns the address where `bytes` may be written, and bumps the stack pointer.
+  llvm::Value* stack_reserve(llvm::Value* bytes) {
+    auto* ptr = b_.getPtrTy();
+    llvm::Value* cur = b_.CreateLoad(ptr, stack_field());
+    llvm::Value* next = b_.CreateGEP(b_.getInt8Ty(), cur, bytes);
+    llvm::Value* end = b_.CreateLoad(ptr, stack_end_field());
+    auto* fast = b_.GetInsertBlock();
+    auto* slow = llvm::BasicBlock::Create(ctx_, "push.grow", fn_);
+    auto* done = llvm::BasicBlock::Create(ctx_, "push.done", fn_);
+    b_.CreateCondBr(b_.CreateICmpULE(next, end), done, slow);
+    b_.SetInsertPoint(slow);
+    auto grow = m_.getOrInsertFunction("halo_ws_stack_grow",
+                                       llvm::FunctionType::get(ptr, {ptr, b_.getInt64Ty()}, false));
+    llvm::Value* grown = b_.CreateCall(grow, {ws_, bytes});
+    auto* ok = llvm::BasicBlock::Create(ctx_, "push.ok", fn_);
+    b_.CreateCondBr(b_.CreateIsNull(grown), fail_block("out of memory for the AD value stack", nullptr, nullptr), ok);
+    b_.SetInsertPoint(ok);
+    b_.CreateBr(done);
+    b_.SetInsertPoint(done);
+    auto* at = b_.CreatePHI(ptr, 2);
+    at->addIncoming(cur, fast);
+    at->addIncoming(grown, ok);
+    b_.CreateStore(b_.CreateGEP(b_.getInt8Ty(), at, bytes), stack_field());
+    return at;
+  }
+
+  void push(const ir::Op& o) {
+    ValueId v = o.operands[0];
+    const ir::Type& t = f_.type_of(v);
+    if (t.rank() == 0) {
+      llvm::Value* x = scalar(v);
+      if (t.elem == ir::Elem::Bool) x = b_.CreateZExt(x, b_.getInt64Ty());
+      b_.CreateStore(x, stack_reserve(b_.getInt64(8)));
+      return;
+    }
+    const Val& x = vals_[v];
+    llvm::Value* n = product(x.dims);
+    llvm::Value* at = stack_reserve(b_.CreateMul(b_.CreateAdd(n, b_.getInt64(t.rank())), b_.getInt64(8)));
+    copy_elements(t.elem, at, x.v, n);
+    llvm::Value* dims_at = b_.CreateGEP(b_.getInt64Ty(), at, n);
+    for (int k = 0; k < t.rank(); ++k) b_.CreateStore(x.dims[k], b_.CreateConstGEP1_64(b_.getInt64Ty(), dims_at, k));
+  }
+
+  void pop(const ir::Op& o) {
+    auto* ptr = b_.getPtrTy();
+    ValueId v = o.results[0];
+    const ir::Type& t = f_.type_of(v);
+    llvm::Value* cur = b_.CreateLoad(ptr, stack_field());
+    if (t.rank() == 0) {
+      llvm::Value* at = b_.CreateConstGEP1_64(b_.getInt64Ty(), cur, -1);
+      b_.CreateStore(at, stack_field());
+      llvm::Value* x = b_.CreateLoad(storage_type(t.elem), at);
+      if (t.elem == ir::Elem::Bool) x = b_.CreateICmpNE(x, b_.getInt64(0));
+      set(v, x);
+      return;
+    }
+    llvm::Value* dims_at = b_.CreateConstGEP1_64(b_.getInt64Ty(), cur, -t.rank());
+    Val x;
+    for (int k = 0; k < t.rank(); ++k) x.dims.push_back(b_.CreateLoad(b_.getInt64Ty(), b_.CreateConstGEP1_64(b_.getInt64Ty(), dims_at, k)));
+    // A view into the stack: valid for the rest of the call, since nothing is pushed after the
+    // first pop.
+    x.v = b_.CreateGEP(b_.getInt64Ty(), dims_at, b_.CreateNeg(product(x.dims)));
+    b_.CreateStore(x.v, stack_field());
+    vals_[v] = x;
+  }
+
   void for_loop(const ir::Op& o) {
     llvm::Value* lo = scalar(o.operands[0]);
     llvm::Value* hi = scalar(o.operands[1]);  // inclusive
@@ -625,9 +778,10 @@ class FunctionLowering {
     auto* exit = llvm::BasicBlock::Create(ctx_, "for.exit", fn_);
     b_.CreateBr(head);
     b_.SetInsertPoint(head);
+    const bool down = o.i != 0;
     auto* i = b_.CreatePHI(b_.getInt64Ty(), 2, "i");
-    i->addIncoming(lo, pre);
-    b_.CreateCondBr(b_.CreateICmpSLE(i, hi), loop, exit);
+    i->addIncoming(down ? hi : lo, pre);
+    b_.CreateCondBr(down ? b_.CreateICmpSGE(i, lo) : b_.CreateICmpSLE(i, hi), loop, exit);
     b_.SetInsertPoint(loop);
     if (!body.args.empty()) set(body.args[0], i);
     loops_.push_back({latch, exit});
@@ -635,7 +789,7 @@ class FunctionLowering {
     loops_.pop_back();
     if (!b_.GetInsertBlock()->getTerminator()) b_.CreateBr(latch);
     b_.SetInsertPoint(latch);
-    i->addIncoming(b_.CreateAdd(i, b_.getInt64(1)), latch);
+    i->addIncoming(b_.CreateAdd(i, b_.getInt64(down ? -1 : 1)), latch);
     b_.CreateBr(head);
     b_.SetInsertPoint(exit);
   }

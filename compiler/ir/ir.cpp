@@ -43,6 +43,7 @@ const char* op_name(OpKind k) {
     case OpKind::BoolToI: return "booltoi";
     case OpKind::Call: return "call";
     case OpKind::Dist: return "dist";
+    case OpKind::CallGrad: return "call_grad";
     case OpKind::Dim: return "dim";
     case OpKind::Alloc: return "alloc";
     case OpKind::Extract: return "extract";
@@ -56,6 +57,9 @@ const char* op_name(OpKind k) {
     case OpKind::LoadElem: return "load_elem";
     case OpKind::StoreElem: return "store_elem";
     case OpKind::Accumulate: return "accumulate";
+    case OpKind::AccumulateElem: return "accumulate_elem";
+    case OpKind::Push: return "push";
+    case OpKind::Pop: return "pop";
     case OpKind::For: return "for";
     case OpKind::While: return "while";
     case OpKind::If: return "if";
@@ -89,6 +93,16 @@ const char* broadcast_name(Broadcast b) {
     case Broadcast::Scalar: return "scalar";
     case Broadcast::Rows: return "rows";
     case Broadcast::Cols: return "cols";
+  }
+  return "?";
+}
+
+const char* map_result_name(MapResult r) {
+  switch (r) {
+    case MapResult::Elementwise: return "elt";
+    case MapResult::Sum: return "sum";
+    case MapResult::SumOverRows: return "sum_rows";
+    case MapResult::SumOverCols: return "sum_cols";
   }
   return "?";
 }
@@ -168,7 +182,11 @@ class Printer {
       case OpKind::ConstBool: out_ << " " << (o.i ? "true" : "false"); break;
       case OpKind::Cmp: out_ << "." << pred_name(o.pred); break;
       case OpKind::Call:
+      case OpKind::CallGrad:
       case OpKind::Kernel: out_ << " @" << o.name; break;
+      case OpKind::For:
+        if (o.i) out_ << ".down";
+        break;
       case OpKind::Dist: out_ << " @" << o.name << " flags=" << o.i; break;
       case OpKind::Dim:
       case OpKind::Param: out_ << " #" << o.i; break;
@@ -180,6 +198,11 @@ class Printer {
         out_ << " dims=" << o.i << " [";
         for (size_t b = 0; b < o.broadcasts.size(); ++b) out_ << (b ? "," : "") << broadcast_name(o.broadcasts[b]);
         out_ << "]";
+        if (!o.map_results.empty()) {
+          out_ << " -> [";
+          for (size_t r = 0; r < o.map_results.size(); ++r) out_ << (r ? "," : "") << map_result_name(o.map_results[r]);
+          out_ << "]";
+        }
         break;
       case OpKind::Check: out_ << "." << check_name(o.check); break;
       default: break;

@@ -65,7 +65,10 @@ enum class OpKind : uint8_t {
   Call,      // attr name: a stdlib scalar function halo_<name>(f64...) -> f64, with
              // halo_<name>_grad for AD (see stdlib/include/halo/stdlib.h)
   Dist,      // attr name, attr flags: halo_<name>(args..., flags, double* d) -> f64, the
-             // log density of one element and its partials (one slot per f64 argument)
+             // log density of one element; extra results receive the partials (one per f64
+             // argument, in order)
+  CallGrad,  // attr name: halo_<name>_grad(args..., result, double* d...) -> one partial per
+             // f64 argument (the derivative of the Call op with that name)
 
   // ---- tensors ----
   Dim,        // (t) attr i = which dimension (0-based over all dims) -> i64
@@ -87,9 +90,12 @@ enum class OpKind : uint8_t {
   LoadElem,   // (ref, i...) -> scalar or element tensor (copy)
   StoreElem,  // (ref, i..., value)
   Accumulate, // (ref, value): ref += value (scalars or whole tensors); the target uses it
+  AccumulateElem,  // (ref, i..., value): ref[i...] += value (a scalar, or an element tensor)
+  Push,       // (value): onto the workspace's value stack (AD: values the reverse sweep needs)
+  Pop,        // () -> value of the result's type, in reverse order of the pushes
 
   // ---- structured control flow ----
-  For,        // (lo, hi) inclusive i64 bounds; region(i) body
+  For,        // (lo, hi) inclusive i64 bounds; region(i) body; attr i = 1: from hi down to lo
   While,      // regions: cond (yields bool), body
   If,         // (cond) regions: then, else
   Break, Continue,
@@ -113,6 +119,15 @@ enum class Broadcast : uint8_t {
   Scalar,       // one value for all elements
   Rows,         // a row vector repeated over rows: x[j]   (bias of a dense layer)
   Cols,         // a column vector repeated over columns: x[i]
+};
+
+// What a Map result collects from the yielded scalars (one mode per result; an empty list means
+// one Elementwise result for Map and one Sum for MapSum).
+enum class MapResult : uint8_t {
+  Elementwise,  // a tensor of the map's shape
+  Sum,          // the sum of all elements: f64
+  SumOverRows,  // 2-d maps: for each column j, the sum over rows i -> vector of length cols
+  SumOverCols,  // 2-d maps: for each row i, the sum over columns j -> vector of length rows
 };
 
 enum class CheckKind : uint8_t {
@@ -140,6 +155,7 @@ struct Op {
   std::string name;                 // Call / Dist / Kernel
   std::string text;                 // Check / Print / Reject message
   std::vector<Broadcast> broadcasts;  // Map / MapSum
+  std::vector<MapResult> map_results;  // Map / MapSum: see MapResult
   int source_line = 0;              // for messages: the .model line this op came from
 
   static Op make(OpKind k, std::vector<ValueId> operands = {}, std::vector<ValueId> results = {}) {

@@ -31,12 +31,19 @@ typedef struct halo_tensor {
 typedef struct halo_ws {
   char* cur;
   char* end;
+  /* The AD value stack: one contiguous buffer, pushed by the forward sweep and popped by the
+   * reverse sweep. It may move while it grows (pushes only happen before the first pop). */
+  char* stack_cur;
+  char* stack_end;
 } halo_ws;
 
 /* Slow path of allocation: a new chunk of at least `bytes` (16-byte aligned). Never returns
  * NULL (aborts the call through the error path when memory is exhausted: returns NULL and the
  * generated code fails). */
 void* halo_ws_grow(halo_ws* ws, int64_t bytes);
+/* Makes room for `bytes` more on the value stack (moving it if needed); returns the new
+ * stack_cur, or NULL when memory is exhausted. */
+char* halo_ws_stack_grow(halo_ws* ws, int64_t bytes);
 /* Records an error message; `message` may hold up to two "{}" holes filled with a and b.
  * Returns 1 (the generated code returns it). */
 int32_t halo_ws_fail(halo_ws* ws, const char* message, double a, double b);
