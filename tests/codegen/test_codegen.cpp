@@ -16,99 +16,16 @@
 #include "codegen/target.h"
 #include "ir/builder.h"
 #include "runtime/model/generated_abi.h"
+#include "support/compile_ir.h"
 
 using namespace halo;
 using namespace halo::ir;
 
-// The test executable provides the runtime half of the generated-code ABI (exported with
-// ENABLE_EXPORTS so the dlopen'ed library binds to it).
-namespace {
-struct TestWorkspace {
-  halo_ws ws;
-  std::vector<std::unique_ptr<char[]>> chunks;
-  std::string error;
-};
-}  // namespace
-
-extern "C" {
-void* halo_ws_grow(halo_ws* ws, int64_t bytes) {
-  auto* t = reinterpret_cast<TestWorkspace*>(ws);
-  size_t size = static_cast<size_t>(bytes) + 64 + (1 << 16);
-  t->chunks.emplace_back(new char[size]);
-  char* base = t->chunks.back().get();
-  char* aligned = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(base) + 15) & ~uintptr_t{15});
-  ws->cur = aligned + bytes;
-  ws->end = base + size;
-  return aligned;
+using halo::testing::TestWorkspace;
+using halo::testing::compile_ir;
+static halo_tensor tensor(std::vector<double>& data, std::vector<int64_t> dims) {
+  return halo::testing::make_tensor(data, std::move(dims));
 }
-int32_t halo_ws_fail(halo_ws* ws, const char* message, double a, double b) {
-  auto* t = reinterpret_cast<TestWorkspace*>(ws);
-  std::string m = message;
-  for (double v : {a, b}) {
-    size_t hole = m.find("{}");
-    if (hole == std::string::npos) break;
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%g", v);
-    m.replace(hole, 2, buf);
-  }
-  t->error = m;
-  return 1;
-}
-void halo_ws_print(halo_ws*, const char*, int64_t, const double*) {}
-int32_t halo_ws_reject(halo_ws* ws, const char* text, int64_t, const double*) {
-  reinterpret_cast<TestWorkspace*>(ws)->error = text;
-  return 1;
-}
-double halo_exp(double x) { return std::exp(x); }
-}
-
-namespace {
-using Entry = int32_t (*)(halo_ws*, void* const*, void* const*);
-
-// Compiles `m` into a shared library and returns the entry points by IR function name.
-struct Compiled {
-  void* lib = nullptr;
-  std::string path;
-  ~Compiled() {
-    if (lib) dlclose(lib);
-    std::remove(path.c_str());
-  }
-  Entry get(const std::string& name) {
-    return reinterpret_cast<Entry>(dlsym(lib, ("halo_gen_" + name).c_str()));
-  }
-};
-
-std::unique_ptr<Compiled> compile(const Module& m) {
-  REQUIRE(verify(m).empty());
-  std::string error;
-  llvm::LLVMContext ctx;
-  auto llvm_module = codegen::lower(m, ctx, error);
-  REQUIRE_MESSAGE(llvm_module, error);
-  auto target = codegen::Target::create(codegen::TargetOptions{}, error);
-  REQUIRE(target);
-  target->configure(*llvm_module);
-  target->optimize(*llvm_module);
-  std::string object;
-  REQUIRE(target->emit_object(*llvm_module, object, error));
-  static int counter = 0;
-  std::string base = "/tmp/halo_cg_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
-  std::ofstream(base + ".o", std::ios::binary) << object;
-  auto c = std::make_unique<Compiled>();
-  c->path = base + ".so";
-  REQUIRE_MESSAGE(codegen::link_shared_library({base + ".o"}, c->path, error), error);
-  std::remove((base + ".o").c_str());
-  c->lib = dlopen(c->path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  REQUIRE_MESSAGE(c->lib, dlerror());
-  return c;
-}
-
-halo_tensor tensor(std::vector<double>& data, std::vector<int64_t> dims) {
-  halo_tensor t{};
-  t.data = data.data();
-  for (size_t k = 0; k < dims.size(); ++k) t.dims[k] = dims[k];
-  return t;
-}
-}  // namespace
 
 TEST_CASE("map_sum, loops over vars, element access and checks compile and run") {
   Module m;
@@ -162,7 +79,7 @@ TEST_CASE("map_sum, loops over vars, element access and checks compile and run")
     b.ret({out});
     m.functions.push_back(std::move(f));
   }
-  auto lib = compile(m);
+  auto lib = compile_ir(m);
   TestWorkspace w{};
 
   std::vector<double> x = {0.5, -1.0, 2.0, 0.0};

@@ -1,0 +1,765 @@
+#include "ad/ad.h"
+
+#include <functional>
+#include <map>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "ir/builder.h"
+
+namespace halo::ad {
+
+using namespace ir;
+
+namespace {
+
+struct AdError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+bool is_real(const Type& t) { return t.elem == Elem::F64; }
+
+class Differentiator {
+ public:
+  Differentiator(const Function& f, int wrt) : f_(f), wrt_(wrt) {}
+
+  Function run() {
+    g_.name = f_.name + "_grad";
+    g_.role = f_.role;
+    g_.param_types = f_.param_types;
+    g_.values = f_.values;
+    if (f_.result_types.empty() || f_.result_types[0] != Type::f64())
+      throw AdError("the function to differentiate must return an f64 first");
+    if (wrt_ < 0 || static_cast<size_t>(wrt_) >= f_.param_types.size() ||
+        f_.param_types[wrt_] != Type::vector())
+      throw AdError("the parameter to differentiate by must be a vector");
+    g_.result_types = {Type::f64(), Type::vector()};
+
+    record_definitions(f_.body, &f_.body);
+    find_wrt();
+    analyse_activity();
+
+    // Forward sweep: f's body without its return, instrumented.
+    const Op& ret = f_.body.ops.back();
+    if (ret.kind != OpKind::Return || ret.operands.empty())
+      throw AdError("the function must end in a return");
+    g_.body = clone_region(f_.body, /*drop_return=*/true);
+    map_regions(f_.body, g_.body);
+    add_forward_partials(f_.body);
+
+    // Reverse sweep.
+    ValueId result = ret.operands[0];
+    Region prologue, reverse;
+    scopes_.push_back(Scope{&f_.body, &prologue, {}, {}, nullptr});
+    Builder rb(g_, reverse);
+    ValueId one = rb.const_f64(1.0);
+    if (active_[result]) rb.accumulate(adj(result), one);
+    reverse_ops(f_.body, rb, /*skip_last=*/true);
+    Builder end(g_, reverse);
+    ValueId grad = end.load(adj(wrt_value_));
+    end.ret({result, grad});
+    scopes_.pop_back();
+    for (Op& op : prologue.ops) g_.body.ops.push_back(std::move(op));
+    for (Op& op : reverse.ops) g_.body.ops.push_back(std::move(op));
+    return std::move(g_);
+  }
+
+ private:
+  // ---------------------------------------------------------------------------------------
+  // Definitions, activity
+
+  void record_definitions(const Region& r, const Region* owner) {
+    for (ValueId a : r.args) def_region_[a] = owner;
+    for (const Op& o : r.ops) {
+      for (const Region& sub : o.regions) {
+        // Map bodies are handled by recomputation: their values never leave the map.
+        record_definitions(sub, &sub);
+      }
+      for (ValueId v : o.results) def_region_[v] = owner;
+    }
+  }
+
+  void find_wrt() {
+    for (const Op& o : f_.body.ops)
+      if (o.kind == OpKind::Param && o.i == wrt_) wrt_value_ = o.results[0];
+    if (wrt_value_ == kNoValue) throw AdError("the parameter to differentiate by is never read");
+  }
+
+  // A value is active if it is real and depends on the wrt parameter; a var is active once an
+  // active value is stored into it. Iterated to a fixpoint because of loops.
+  void analyse_activity() {
+    active_.assign(f_.values.size(), false);
+    active_[wrt_value_] = true;
+    bool changed = true;
+    auto mark = [&](ValueId v) {
+      if (!active_[v] && is_real(f_.type_of(v))) {
+        active_[v] = true;
+        changed = true;
+      }
+    };
+    std::function<void(const Region&)> walk = [&](const Region& r) {
+      for (const Op& o : r.ops) {
+        bool any = false;
+        for (ValueId v : o.operands) any = any || active_[v];
+        switch (o.kind) {
+          case OpKind::Store:
+          case OpKind::StoreElem:
+          case OpKind::Accumulate:
+          case OpKind::AccumulateElem:
+            if (active_[o.operands.back()]) mark(o.operands[0]);
+            break;
+          case OpKind::Map:
+          case OpKind::MapSum: {
+            const size_t nd = static_cast<size_t>(o.i);
+            const Region& body = o.regions[0];
+            for (size_t k = 0; k < o.broadcasts.size(); ++k)
+              if (active_[o.operands[nd + k]]) mark(body.args[k]);
+            walk(body);
+            const Op& y = body.ops.back();
+            for (size_t k = 0; k < o.results.size() && k < y.operands.size(); ++k)
+              if (active_[y.operands[k]]) mark(o.results[k]);
+            break;
+          }
+          case OpKind::Dim:
+          case OpKind::Cmp:
+          case OpKind::Check:
+          case OpKind::Print:
+          case OpKind::Reject:
+            break;
+          default:
+            for (const Region& sub : o.regions) walk(sub);
+            if (any)
+              for (ValueId v : o.results) mark(v);
+            break;
+        }
+      }
+    };
+    while (changed) {
+      changed = false;
+      walk(f_.body);
+    }
+  }
+
+  bool region_has_active_effect(const Region& r) {
+    for (const Op& o : r.ops) {
+      for (ValueId v : o.results)
+        if (active_[v]) return true;
+      if ((o.kind == OpKind::Store || o.kind == OpKind::StoreElem || o.kind == OpKind::Accumulate ||
+           o.kind == OpKind::AccumulateElem) &&
+          active_[o.operands[0]])
+        return true;
+      for (const Region& sub : o.regions)
+        if (region_has_active_effect(sub)) return true;
+    }
+    return false;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Forward sweep
+
+  Region clone_region(const Region& r, bool drop_return) {
+    Region out;
+    out.args = r.args;
+    for (size_t k = 0; k < r.ops.size(); ++k) {
+      const Op& o = r.ops[k];
+      if (drop_return && k + 1 == r.ops.size() && o.kind == OpKind::Return) break;
+      if ((o.kind == OpKind::Break || o.kind == OpKind::Continue))
+        throw AdError("break/continue in differentiated code are not supported yet");
+      if (o.kind == OpKind::While && region_has_active_effect(o.regions[1])) {
+        // Count the iterations so that the reverse sweep can replay them.
+        Builder b(g_, out);
+        ValueId counter = b.var(Type::i64(), {}, 0.0, "trips");
+        Op copy = clone_op(o);
+        Region& body = copy.regions[1];
+        Builder bb(g_, body);
+        bb.store(counter, bb.add(bb.load(counter), bb.const_i64(1)));
+        out.ops.push_back(std::move(copy));
+        ValueId trips = b.load(counter);
+        def_region_[trips] = nullptr;  // fixed below by the caller's region
+        while_trips_[&o] = trips;
+        pending_trips_.push_back(trips);
+        continue;
+      }
+      out.ops.push_back(clone_op(o));
+    }
+    return out;
+  }
+
+  Op clone_op(const Op& o) {
+    Op c = o;
+    c.regions.clear();
+    for (const Region& sub : o.regions) {
+      if (o.kind == OpKind::Map || o.kind == OpKind::MapSum) c.regions.push_back(sub);
+      else c.regions.push_back(clone_region(sub, false));
+    }
+    return c;
+  }
+
+  // Pairs each region of f with its copy in g (same shape, except extra ops).
+  void map_regions(const Region& fr, Region& gr) {
+    forward_copy_[&fr] = &gr;
+    // The trip counters were defined in this region.
+    size_t gi = 0;
+    for (const Op& fo : fr.ops) {
+      while (gi < gr.ops.size() && !same_op(fo, gr.ops[gi])) {
+        for (ValueId v : gr.ops[gi].results)
+          if (!def_region_.count(v) || def_region_[v] == nullptr) def_region_[v] = &fr;
+        ++gi;
+      }
+      if (gi >= gr.ops.size()) break;
+      Op& go = gr.ops[gi];
+      if (fo.kind != OpKind::Map && fo.kind != OpKind::MapSum)
+        for (size_t k = 0; k < fo.regions.size(); ++k) map_regions(fo.regions[k], go.regions[k]);
+      forward_op_[&fo] = {&gr, gi};
+      ++gi;
+    }
+    for (; gi < gr.ops.size(); ++gi)
+      for (ValueId v : gr.ops[gi].results)
+        if (!def_region_.count(v) || def_region_[v] == nullptr) def_region_[v] = &fr;
+  }
+
+  static bool same_op(const Op& a, const Op& b) {
+    return a.kind == b.kind && a.results == b.results && a.operands == b.operands;
+  }
+
+  Op& forward_op(const Op& fo) {
+    auto it = forward_op_.find(&fo);
+    if (it == forward_op_.end()) throw AdError("internal: no forward copy of an op");
+    return it->second.first->ops[it->second.second];
+  }
+
+  // dist ops outside maps that have active arguments return their partials in the forward
+  // sweep (one result per f64 argument).
+  void add_forward_partials(const Region& r) {
+    for (const Op& o : r.ops) {
+      if (o.kind == OpKind::Map || o.kind == OpKind::MapSum) continue;
+      for (const Region& sub : o.regions) add_forward_partials(sub);
+      if (o.kind != OpKind::Dist || !active_[o.results[0]]) continue;
+      Op& go = forward_op(o);
+      std::vector<ValueId> partials;
+      for (ValueId a : o.operands) {
+        if (!is_real(f_.type_of(a))) continue;
+        ValueId p = g_.new_value(Type::f64(), "d");
+        def_region_[p] = def_region_[o.results[0]];
+        go.results.push_back(p);
+        partials.push_back(p);
+      }
+      dist_partials_[&o] = partials;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Reverse sweep
+
+  struct Scope {
+    const Region* forward;  // the region of f being reversed
+    Region* prologue;       // where its adjoint variables are created
+    std::vector<ValueId> pushed;              // primal values, in push order
+    std::unordered_map<ValueId, ValueId> popped;  // primal -> popped copy
+    Region* pops = nullptr;
+  };
+
+  Scope& scope_of(const Region* r) {
+    for (auto it = scopes_.rbegin(); it != scopes_.rend(); ++it)
+      if (it->forward == r) return *it;
+    throw AdError("internal: a value is used outside the region that defines it");
+  }
+
+  // The primal value `v` as the reverse sweep at the current point can use it.
+  ValueId primal(ValueId v) {
+    auto def = def_region_.find(v);
+    if (def == def_region_.end() || def->second == &f_.body) return v;
+    Scope& s = scope_of(def->second);
+    auto it = s.popped.find(v);
+    if (it != s.popped.end()) return it->second;
+    ValueId p = g_.new_value(g_.type_of(v));
+    s.pushed.push_back(v);
+    s.popped[v] = p;
+    return p;
+  }
+
+  // The adjoint variable of `v` (a value or a var), created on first use in the prologue of
+  // the reverse region that mirrors v's definition.
+  ValueId adj(ValueId v) {
+    auto it = adjoints_.find(v);
+    if (it != adjoints_.end()) return it->second;
+    auto def = def_region_.find(v);
+    const Region* owner = def == def_region_.end() ? &f_.body : def->second;
+    Scope& s = scope_of(owner);
+    Builder pb(g_, *s.prologue);
+    Type t = f_.type_of(v).value_type();
+    ValueId a;
+    if (t.rank() == 0) {
+      a = pb.var(Type::f64(), {}, 0.0, "adj");
+    } else {
+      std::vector<ValueId> dims;
+      if (f_.type_of(v).ref) {
+        const Op* def_op = defining_op(v);
+        for (ValueId d : def_op->operands) dims.push_back(primal(d));
+      } else {
+        ValueId pv = primal(v);
+        for (int k = 0; k < t.rank(); ++k) dims.push_back(pb.dim(pv, k));
+      }
+      a = pb.var(Type{Elem::F64, t.array_rank, t.elem_rank, t.row, false}, dims, 0.0, "adj");
+    }
+    adjoints_[v] = a;
+    return a;
+  }
+
+  const Op* defining_op(ValueId v) {
+    const Op* found = nullptr;
+    std::function<void(const Region&)> walk = [&](const Region& r) {
+      for (const Op& o : r.ops) {
+        for (ValueId x : o.results)
+          if (x == v) found = &o;
+        for (const Region& sub : o.regions) walk(sub);
+      }
+    };
+    walk(f_.body);
+    if (!found) throw AdError("internal: no definition of a var");
+    return found;
+  }
+
+  ValueId g_of(Builder& b, ValueId v) { return b.load(adj(v)); }
+
+  void reverse_ops(const Region& r, Builder& b, bool skip_last) {
+    size_t n = r.ops.size() - (skip_last ? 1 : 0);
+    for (size_t k = n; k-- > 0;) reverse_op(r.ops[k], b);
+  }
+
+  // Reverses a nested region (loop body, branch) into `out`: pops, adjoint vars, reverse ops.
+  // Returns after appending pushes to the forward copy of the region.
+  void reverse_nested(const Region& fr, Region& out, const std::vector<std::pair<ValueId, ValueId>>& seeded) {
+    Region prologue, body;
+    scopes_.push_back(Scope{&fr, &prologue, {}, {}, nullptr});
+    for (auto [primal_value, reverse_value] : seeded) scopes_.back().popped[primal_value] = reverse_value;
+    Builder bb(g_, body);
+    reverse_ops(fr, bb, false);
+    Scope s = std::move(scopes_.back());
+    scopes_.pop_back();
+    // Pops at the start of the reverse region (reverse order of the pushes); pushes at the end
+    // of the forward region, so the stack order nests correctly (docs/architecture.md).
+    Region* forward = forward_copy_.at(&fr);
+    for (ValueId v : s.pushed) forward->ops.push_back(Op::make(OpKind::Push, {v}));
+    for (size_t k = s.pushed.size(); k-- > 0;)
+      out.ops.push_back(Op::make(OpKind::Pop, {}, {s.popped.at(s.pushed[k])}));
+    for (Op& o : prologue.ops) out.ops.push_back(std::move(o));
+    for (Op& o : body.ops) out.ops.push_back(std::move(o));
+  }
+
+  void accumulate(Builder& b, ValueId target, ValueId contribution) {
+    if (!active_[target]) return;
+    b.accumulate(adj(target), contribution);
+  }
+
+  void reverse_op(const Op& o, Builder& b) {
+    auto result_active = [&] { return !o.results.empty() && active_[o.results[0]]; };
+    switch (o.kind) {
+      case OpKind::Add:
+      case OpKind::Sub:
+      case OpKind::Neg:
+      case OpKind::Mul:
+      case OpKind::Div:
+      case OpKind::Select:
+      case OpKind::Call:
+      case OpKind::Dist:
+        if (!result_active()) return;
+        scalar_reverse(o, b);
+        return;
+      case OpKind::Extract: {
+        if (!result_active()) return;
+        ValueId g = g_of(b, o.results[0]);
+        Op acc = Op::make(OpKind::AccumulateElem, {adj(o.operands[0])});
+        for (size_t k = 1; k < o.operands.size(); ++k) acc.operands.push_back(primal(o.operands[k]));
+        acc.operands.push_back(g);
+        b.emit(std::move(acc));
+        return;
+      }
+      case OpKind::Load:
+        if (!result_active()) return;
+        b.accumulate(adj(o.operands[0]), g_of(b, o.results[0]));
+        return;
+      case OpKind::LoadElem: {
+        if (!result_active()) return;
+        ValueId g = g_of(b, o.results[0]);
+        Op acc = Op::make(OpKind::AccumulateElem, {adj(o.operands[0])});
+        for (size_t k = 1; k < o.operands.size(); ++k) acc.operands.push_back(primal(o.operands[k]));
+        acc.operands.push_back(g);
+        b.emit(std::move(acc));
+        return;
+      }
+      case OpKind::Store: {
+        ValueId ref = o.operands[0], v = o.operands[1];
+        if (!active_[ref]) return;
+        ValueId a = adj(ref);
+        if (active_[v]) accumulate(b, v, b.load(a));
+        store_zero(b, a, {});
+        return;
+      }
+      case OpKind::StoreElem: {
+        ValueId ref = o.operands[0], v = o.operands.back();
+        if (!active_[ref]) return;
+        ValueId a = adj(ref);
+        std::vector<ValueId> idx;
+        for (size_t k = 1; k + 1 < o.operands.size(); ++k) idx.push_back(primal(o.operands[k]));
+        Type elem = element_type(f_.type_of(ref).value_type(), idx.size());
+        if (active_[v]) {
+          std::vector<ValueId> ops = {a};
+          ops.insert(ops.end(), idx.begin(), idx.end());
+          accumulate(b, v, b.emit1(OpKind::LoadElem, ops, elem));
+        }
+        store_zero(b, a, idx);
+        return;
+      }
+      case OpKind::Accumulate: {
+        ValueId ref = o.operands[0], v = o.operands[1];
+        if (!active_[ref] || !active_[v]) return;
+        accumulate(b, v, b.load(adj(ref)));
+        return;
+      }
+      case OpKind::AccumulateElem: {
+        ValueId ref = o.operands[0], v = o.operands.back();
+        if (!active_[ref] || !active_[v]) return;
+        std::vector<ValueId> ops = {adj(ref)};
+        for (size_t k = 1; k + 1 < o.operands.size(); ++k) ops.push_back(primal(o.operands[k]));
+        Type elem = element_type(f_.type_of(ref).value_type(), ops.size() - 1);
+        accumulate(b, v, b.emit1(OpKind::LoadElem, ops, elem));
+        return;
+      }
+      case OpKind::For: {
+        const Region& body = o.regions[0];
+        if (!region_has_active_effect(body)) return;
+        Region reversed;
+        ValueId i = g_.new_value(Type::i64(), "i");
+        reversed.args = {i};
+        ValueId lo = primal(o.operands[0]), hi = primal(o.operands[1]);
+        reverse_nested(body, reversed, {{body.args[0], i}});
+        Op loop = Op::make(OpKind::For, {lo, hi});
+        loop.i = o.i ? 0 : 1;  // the other direction
+        loop.regions.push_back(std::move(reversed));
+        b.emit(std::move(loop));
+        return;
+      }
+      case OpKind::While: {
+        const Region& body = o.regions[1];
+        if (!region_has_active_effect(body)) return;
+        ValueId trips = primal(while_trips_.at(&o));
+        Region reversed;
+        ValueId i = g_.new_value(Type::i64(), "i");
+        reversed.args = {i};
+        reverse_nested(body, reversed, {});
+        Op loop = Op::make(OpKind::For, {b.const_i64(1), trips});
+        loop.i = 1;
+        loop.regions.push_back(std::move(reversed));
+        b.emit(std::move(loop));
+        return;
+      }
+      case OpKind::If: {
+        bool then_active = region_has_active_effect(o.regions[0]);
+        bool else_active = o.regions.size() > 1 && region_has_active_effect(o.regions[1]);
+        if (!then_active && !else_active) return;
+        ValueId c = primal(o.operands[0]);
+        Op branch = Op::make(OpKind::If, {c});
+        branch.regions.resize(2);
+        if (then_active) reverse_nested(o.regions[0], branch.regions[0], {});
+        if (else_active) reverse_nested(o.regions[1], branch.regions[1], {});
+        b.emit(std::move(branch));
+        return;
+      }
+      case OpKind::Map:
+      case OpKind::MapSum:
+        if (!result_active()) return;
+        map_reverse(o, b);
+        return;
+      case OpKind::Kernel:
+        if (result_active()) throw AdError("kernel calls are not differentiable yet: " + o.name);
+        return;
+      default:
+        return;  // constants, ints, checks, prints, params: no adjoint
+    }
+  }
+
+  static Type element_type(const Type& t, size_t nidx) {
+    if (nidx >= static_cast<size_t>(t.rank())) return Type{t.elem, 0, 0, false, false};
+    Type e = t;
+    e.array_rank = static_cast<uint8_t>(t.array_rank - nidx);
+    return e;
+  }
+
+  // adj[idx...] = 0 (the whole adjoint when idx is empty).
+  void store_zero(Builder& b, ValueId adj_ref, const std::vector<ValueId>& idx) {
+    Type t = g_.type_of(adj_ref).value_type();
+    Type elem = element_type(t, idx.size());
+    ValueId zero;
+    if (elem.rank() == 0) {
+      zero = b.const_f64(0.0);
+    } else {
+      std::vector<ValueId> dims;
+      for (int k = 0; k < elem.rank(); ++k) dims.push_back(b.dim(adj_ref, static_cast<int>(idx.size()) + k));
+      zero = b.value(elem);
+      Op alloc = Op::make(OpKind::Alloc, dims, {zero});
+      alloc.type = elem;
+      b.emit(std::move(alloc));
+    }
+    if (idx.empty()) {
+      b.store(adj_ref, zero);
+      return;
+    }
+    Op st = Op::make(OpKind::StoreElem, {adj_ref});
+    st.operands.insert(st.operands.end(), idx.begin(), idx.end());
+    st.operands.push_back(zero);
+    b.emit(std::move(st));
+  }
+
+  // Reverse of a scalar op outside maps: contributions accumulate into adjoint variables.
+  void scalar_reverse(const Op& o, Builder& b) {
+    ValueId g = g_of(b, o.results[0]);
+    auto contrib = [&](ValueId operand, ValueId value) { accumulate(b, operand, value); };
+    auto P = [&](size_t k) { return primal(o.operands[k]); };
+    switch (o.kind) {
+      case OpKind::Add:
+        contrib(o.operands[0], g);
+        contrib(o.operands[1], g);
+        break;
+      case OpKind::Sub:
+        contrib(o.operands[0], g);
+        if (active_[o.operands[1]]) contrib(o.operands[1], b.emit1(OpKind::Neg, {g}, Type::f64()));
+        break;
+      case OpKind::Neg:
+        contrib(o.operands[0], b.emit1(OpKind::Neg, {g}, Type::f64()));
+        break;
+      case OpKind::Mul:
+        if (active_[o.operands[0]]) contrib(o.operands[0], b.mul(g, P(1)));
+        if (active_[o.operands[1]]) contrib(o.operands[1], b.mul(g, P(0)));
+        break;
+      case OpKind::Div: {
+        ValueId q = b.div(g, P(1));
+        if (active_[o.operands[0]]) contrib(o.operands[0], q);
+        if (active_[o.operands[1]])
+          contrib(o.operands[1], b.emit1(OpKind::Neg, {b.mul(q, primal(o.results[0]))}, Type::f64()));
+        break;
+      }
+      case OpKind::Select: {
+        ValueId zero = b.const_f64(0.0);
+        ValueId c = P(0);
+        if (active_[o.operands[1]]) contrib(o.operands[1], b.emit1(OpKind::Select, {c, g, zero}, Type::f64()));
+        if (active_[o.operands[2]]) contrib(o.operands[2], b.emit1(OpKind::Select, {c, zero, g}, Type::f64()));
+        break;
+      }
+      case OpKind::Call: {
+        std::vector<ValueId> args;
+        for (size_t k = 0; k < o.operands.size(); ++k) args.push_back(P(k));
+        args.push_back(primal(o.results[0]));
+        Op cg = Op::make(OpKind::CallGrad, args);
+        cg.name = o.name;
+        std::vector<ValueId> partials;
+        for (ValueId a : o.operands)
+          if (is_real(f_.type_of(a))) partials.push_back(g_.new_value(Type::f64()));
+        cg.results = partials;
+        b.emit(std::move(cg));
+        size_t slot = 0;
+        for (ValueId a : o.operands) {
+          if (!is_real(f_.type_of(a))) continue;
+          if (active_[a]) contrib(a, b.mul(g, partials[slot]));
+          ++slot;
+        }
+        break;
+      }
+      case OpKind::Dist: {
+        const std::vector<ValueId>& partials = dist_partials_.at(&o);
+        size_t slot = 0;
+        for (ValueId a : o.operands) {
+          if (!is_real(f_.type_of(a))) continue;
+          if (active_[a]) contrib(a, b.mul(g, primal(partials[slot])));
+          ++slot;
+        }
+        break;
+      }
+      default:
+        throw AdError("internal: scalar_reverse on a non-scalar op");
+    }
+  }
+
+  // The adjoint of a map: one map over the same elements that recomputes the body and yields,
+  // for each active input, its partial times the output adjoint; broadcast inputs reduce.
+  void map_reverse(const Op& o, Builder& b) {
+    const size_t nd = static_cast<size_t>(o.i);
+    const Region& body = o.regions[0];
+    if (o.results.size() != 1) throw AdError("maps with several results are not differentiable yet");
+    const bool sum = o.kind == OpKind::MapSum ||
+                     (!o.map_results.empty() && o.map_results[0] == MapResult::Sum);
+    ValueId g = sum ? g_of(b, o.results[0]) : b.load(adj(o.results[0]));
+
+    Op rev = Op::make(OpKind::Map);
+    rev.i = o.i;
+    for (size_t k = 0; k < nd; ++k) rev.operands.push_back(primal(o.operands[k]));
+    std::vector<size_t> active_inputs;
+    for (size_t k = 0; k < o.broadcasts.size(); ++k) {
+      rev.operands.push_back(primal(o.operands[nd + k]));
+      rev.broadcasts.push_back(o.broadcasts[k]);
+      if (active_[o.operands[nd + k]]) active_inputs.push_back(k);
+    }
+    rev.operands.push_back(g);
+    rev.broadcasts.push_back(sum ? Broadcast::Scalar : Broadcast::Elementwise);
+
+    // Body: fresh arguments, the forward body recomputed, then its scalar adjoint.
+    Region rb;
+    std::unordered_map<ValueId, ValueId> rename;
+    for (ValueId a : body.args) {
+      ValueId na = g_.new_value(g_.type_of(a));
+      rename[a] = na;
+      rb.args.push_back(na);
+    }
+    ValueId g_arg = g_.new_value(Type::f64(), "g");
+    rb.args.push_back(g_arg);
+    Builder bb(g_, rb);
+    std::vector<const Op*> order;
+    std::unordered_map<const Op*, std::vector<ValueId>> partials;  // dist partials per op
+    for (const Op& inner : body.ops) {
+      if (inner.kind == OpKind::Yield) break;
+      Op c = inner;
+      for (ValueId& v : c.operands) v = rename.count(v) ? rename[v] : v;
+      for (ValueId& v : c.results) {
+        ValueId nv = g_.new_value(g_.type_of(v));
+        rename[v] = nv;
+        v = nv;
+      }
+      if (!c.regions.empty()) throw AdError("control flow inside a map body");
+      if (c.kind == OpKind::Dist && active_[inner.results[0]]) {
+        std::vector<ValueId> ps;
+        for (ValueId a : c.operands)
+          if (is_real(g_.type_of(a))) ps.push_back(g_.new_value(Type::f64()));
+        c.results.insert(c.results.end(), ps.begin(), ps.end());
+        partials[&inner] = ps;
+      }
+      bb.emit(std::move(c));
+      order.push_back(&inner);
+    }
+    // Scalar adjoints as SSA values, summed as contributions arrive.
+    std::unordered_map<ValueId, ValueId> sadj;
+    auto add_adj = [&](ValueId v, ValueId contribution) {
+      if (!active_[v]) return;
+      auto it = sadj.find(v);
+      sadj[v] = it == sadj.end() ? contribution : bb.add(it->second, contribution);
+    };
+    add_adj(body.ops.back().operands.at(0), g_arg);
+    auto R = [&](ValueId v) { return rename.count(v) ? rename[v] : v; };
+    for (size_t k = order.size(); k-- > 0;) {
+      const Op& inner = *order[k];
+      if (inner.results.empty() || !active_[inner.results[0]]) continue;
+      auto it = sadj.find(inner.results[0]);
+      if (it == sadj.end()) continue;
+      ValueId ga = it->second;
+      switch (inner.kind) {
+        case OpKind::Add:
+          add_adj(inner.operands[0], ga);
+          add_adj(inner.operands[1], ga);
+          break;
+        case OpKind::Sub:
+          add_adj(inner.operands[0], ga);
+          add_adj(inner.operands[1], bb.emit1(OpKind::Neg, {ga}, Type::f64()));
+          break;
+        case OpKind::Neg:
+          add_adj(inner.operands[0], bb.emit1(OpKind::Neg, {ga}, Type::f64()));
+          break;
+        case OpKind::Mul:
+          add_adj(inner.operands[0], bb.mul(ga, R(inner.operands[1])));
+          add_adj(inner.operands[1], bb.mul(ga, R(inner.operands[0])));
+          break;
+        case OpKind::Div: {
+          ValueId q = bb.div(ga, R(inner.operands[1]));
+          add_adj(inner.operands[0], q);
+          add_adj(inner.operands[1], bb.emit1(OpKind::Neg, {bb.mul(q, R(inner.results[0]))}, Type::f64()));
+          break;
+        }
+        case OpKind::Select: {
+          ValueId zero = bb.const_f64(0.0);
+          add_adj(inner.operands[1], bb.emit1(OpKind::Select, {R(inner.operands[0]), ga, zero}, Type::f64()));
+          add_adj(inner.operands[2], bb.emit1(OpKind::Select, {R(inner.operands[0]), zero, ga}, Type::f64()));
+          break;
+        }
+        case OpKind::Call: {
+          std::vector<ValueId> args;
+          for (ValueId a : inner.operands) args.push_back(R(a));
+          args.push_back(R(inner.results[0]));
+          Op cg = Op::make(OpKind::CallGrad, args);
+          cg.name = inner.name;
+          std::vector<ValueId> ps;
+          for (ValueId a : inner.operands)
+            if (is_real(f_.type_of(a))) ps.push_back(g_.new_value(Type::f64()));
+          cg.results = ps;
+          bb.emit(std::move(cg));
+          size_t slot = 0;
+          for (ValueId a : inner.operands) {
+            if (!is_real(f_.type_of(a))) continue;
+            add_adj(a, bb.mul(ga, ps[slot++]));
+          }
+          break;
+        }
+        case OpKind::Dist: {
+          const auto& ps = partials.at(&inner);
+          size_t slot = 0;
+          for (ValueId a : inner.operands) {
+            if (!is_real(f_.type_of(a))) continue;
+            add_adj(a, bb.mul(ga, ps[slot++]));
+          }
+          break;
+        }
+        case OpKind::ConstF64:
+        case OpKind::IToF:
+          break;
+        default:
+          throw AdError(std::string("this op is not differentiable inside a map"));
+      }
+    }
+    Op yield = Op::make(OpKind::Yield);
+    for (size_t k : active_inputs) {
+      auto it = sadj.find(body.args[k]);
+      yield.operands.push_back(it != sadj.end() ? it->second : bb.const_f64(0.0));
+      switch (o.broadcasts[k]) {
+        case Broadcast::Elementwise: rev.map_results.push_back(MapResult::Elementwise); break;
+        case Broadcast::Scalar: rev.map_results.push_back(MapResult::Sum); break;
+        case Broadcast::Rows: rev.map_results.push_back(MapResult::SumOverRows); break;
+        case Broadcast::Cols: rev.map_results.push_back(MapResult::SumOverCols); break;
+      }
+      ValueId input = o.operands[nd + k];
+      Type rt = rev.map_results.back() == MapResult::Sum ? Type::f64() : f_.type_of(input);
+      if (rev.map_results.back() == MapResult::SumOverRows || rev.map_results.back() == MapResult::SumOverCols)
+        rt = f_.type_of(input);
+      rev.results.push_back(g_.new_value(rt));
+    }
+    bb.emit(std::move(yield));
+    rev.regions.push_back(std::move(rb));
+    std::vector<ValueId> outs = rev.results;
+    b.emit(std::move(rev));
+    for (size_t j = 0; j < active_inputs.size(); ++j)
+      accumulate(b, o.operands[nd + active_inputs[j]], outs[j]);
+  }
+
+  const Function& f_;
+  int wrt_;
+  Function g_;
+  ValueId wrt_value_ = kNoValue;
+  std::vector<bool> active_;
+  std::unordered_map<ValueId, const Region*> def_region_;
+  std::unordered_map<const Region*, Region*> forward_copy_;
+  std::unordered_map<const Op*, std::pair<Region*, size_t>> forward_op_;
+  std::unordered_map<const Op*, std::vector<ValueId>> dist_partials_;
+  std::unordered_map<const Op*, ValueId> while_trips_;
+  std::vector<ValueId> pending_trips_;
+  std::unordered_map<ValueId, ValueId> adjoints_;
+  std::vector<Scope> scopes_;
+};
+
+}  // namespace
+
+std::optional<Function> differentiate(const Function& f, int wrt, std::string& error) {
+  try {
+    return Differentiator(f, wrt).run();
+  } catch (const AdError& e) {
+    error = e.what();
+    return std::nullopt;
+  }
+}
+
+}  // namespace halo::ad
