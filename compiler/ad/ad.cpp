@@ -379,6 +379,11 @@ class Differentiator {
         if (!result_active()) return;
         b.accumulate(adj(o.operands[0]), g_of(b, o.results[0]));
         return;
+      case OpKind::View:
+        if (!result_active()) return;
+        b.emit(Op::make(OpKind::AccumulateView,
+                        {adj(o.operands[0]), primal(o.operands[1]), b.load(adj(o.results[0]))}));
+        return;
       case OpKind::LoadElem: {
         if (!result_active()) return;
         ValueId g = g_of(b, o.results[0]);

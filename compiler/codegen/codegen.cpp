@@ -278,6 +278,25 @@ class FunctionLowering {
         break;
       }
       case OpKind::Extract: extract(o); break;
+      case OpKind::View: {
+        const ir::Type& t = f_.type_of(o.operands[0]);
+        Val view;
+        view.v = b_.CreateGEP(storage_type(t.elem), vals_[o.operands[0]].v, scalar(o.operands[1]));
+        for (size_t k = 2; k < o.operands.size(); ++k) view.dims.push_back(scalar(o.operands[k]));
+        vals_[o.results[0]] = view;
+        break;
+      }
+      case OpKind::AccumulateView: {
+        const Val& r = vals_[o.operands[0]];
+        const Val& x = vals_[o.operands[2]];
+        llvm::Value* base = b_.CreateGEP(b_.getDoubleTy(), r.v, scalar(o.operands[1]));
+        counted_loop(b_.getInt64(0), product(x.dims), [&](llvm::Value* i) {
+          llvm::Value* p = b_.CreateGEP(b_.getDoubleTy(), base, i);
+          llvm::Value* q = b_.CreateGEP(b_.getDoubleTy(), x.v, i);
+          b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(b_.getDoubleTy(), p), b_.CreateLoad(b_.getDoubleTy(), q)), p);
+        }, "acc.view");
+        break;
+      }
       case OpKind::Slice: slice(o); break;
       case OpKind::Map:
       case OpKind::MapSum: map(o); break;
@@ -903,6 +922,8 @@ class FunctionLowering {
     vals_[o.results[0]] = v;
   }
 
+  // Scalars are stored through results[k]; a tensor result's halo_tensor receives the data
+  // pointer (workspace memory, valid until the caller resets the workspace) and the dims.
   void ret(const ir::Op& o) {
     auto* ptr = b_.getPtrTy();
     for (size_t k = 0; k < o.operands.size(); ++k) {
@@ -915,8 +936,9 @@ class FunctionLowering {
         b_.CreateStore(x, p);
         continue;
       }
-      llvm::Value* data = b_.CreateLoad(ptr, p);
-      copy_elements(t.elem, data, vals_[v].v, product(vals_[v].dims));
+      b_.CreateStore(vals_[v].v, p);
+      for (int d = 0; d < t.rank(); ++d)
+        b_.CreateStore(vals_[v].dims[d], b_.CreateConstGEP1_64(b_.getInt64Ty(), p, kTensorDimsField + d));
     }
     b_.CreateRet(b_.getInt32(0));
   }

@@ -47,6 +47,8 @@ const char* op_name(OpKind k) {
     case OpKind::Dim: return "dim";
     case OpKind::Alloc: return "alloc";
     case OpKind::Extract: return "extract";
+    case OpKind::View: return "view";
+    case OpKind::AccumulateView: return "accumulate_view";
     case OpKind::Slice: return "slice";
     case OpKind::Map: return "map";
     case OpKind::MapSum: return "map_sum";

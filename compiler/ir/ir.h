@@ -74,6 +74,9 @@ enum class OpKind : uint8_t {
   Dim,        // (t) attr i = which dimension (0-based over all dims) -> i64
   Alloc,      // (dims...) attr type, attr f = fill value -> tensor of that shape
   Extract,    // (t, i...) -> scalar, or the element tensor of an array (a view: read-only)
+  View,       // (t, offset, dims...) -> a tensor of the result's type over the contiguous
+              // elements of t from `offset` (a view: read-only); parameters read from theta
+  AccumulateView,  // (ref, offset, value): ref's elements from `offset` += value's (AD of View)
   Slice,      // (t, lo0, hi0, lo1, hi1, ...) one half-open range per dimension; attr mask of
               // dims that are kept (others: single index lo) -> new tensor (a copy)
   Map,        // (dims..., inputs...) attr broadcasts (one per input), attr i = number of dims;

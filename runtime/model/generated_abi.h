@@ -4,7 +4,8 @@
  *     int32_t <name>(halo_ws* ws, void* const* args, void* const* results);
  * and returns 0 on success or non-zero after writing a message with halo_ws_fail().
  * args[i] / results[i] point to a double (f64), an int64_t (i64), or a halo_tensor.
- * Result tensors are provided by the caller with their dims filled in and room for the data.
+ * For a tensor result the callee fills in the halo_tensor: `data` points into the workspace
+ * (valid until the caller resets it) and `dims` holds the shape.
  *
  * Tensor layout: array dimensions row-major (outer index slowest); each element (vector,
  * matrix) contiguous and column-major. Dims are listed array dims first.

@@ -45,6 +45,9 @@ struct Checked {
     int32_t rc = lib.get(name + "_grad")(&w.ws, args.data(), results);
     INFO(w.error);
     REQUIRE(rc == 0);
+    REQUIRE(gt.dims[0] == static_cast<int64_t>(theta.size()));
+    const double* got = static_cast<const double*>(gt.data);
+    g.assign(got, got + theta.size());
     return {r, g};
   }
   void check(const std::vector<double>& theta) {
