@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/diagnostics.h"
+#include "driver/compile.h"
 #include "frontend/frontend.h"
 #include "semantic/semantic.h"
 
@@ -29,11 +30,17 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("haloc ") + HALO_VERSION);
   std::string input;
   std::string dump;
+  std::string output;
   bool check_only = false;
+  int opt_level = 3;
+  std::string target_cpu;
   app.add_option("model", input, "the .model file to compile")->required();
-  app.add_option("--dump", dump, "print one stage and stop: tokens, ast, typed")
-      ->check(CLI::IsMember({"tokens", "ast", "typed"}));
+  app.add_option("-o,--output", output, "the model library to write (default: <model>.so beside the model)");
+  app.add_option("--dump", dump, "print one stage and stop: tokens, ast, typed, ir, grad-ir, llvm, asm")
+      ->check(CLI::IsMember({"tokens", "ast", "typed", "ir", "grad-ir", "llvm", "asm"}));
   app.add_flag("--check", check_only, "check the program (syntax, names, types) and stop");
+  app.add_option("-O", opt_level, "optimisation level 0..3 (default 3)")->check(CLI::Range(0, 3));
+  app.add_option("--target-cpu", target_cpu, "generate code for this CPU (default: the host's), e.g. x86-64-v3");
   CLI11_PARSE(app, argc, argv);
 
   std::string text;
@@ -79,6 +86,18 @@ int main(int argc, char** argv) {
   }
   if (check_only) return 0;
 
-  std::fprintf(stderr, "haloc: the back end (ir, ad, codegen) is not built yet; use --check or --dump\n");
-  return 2;
+  halo::driver::CompileOptions options;
+  std::string stem = input;
+  if (auto slash = stem.find_last_of('/'); slash != std::string::npos) stem = stem.substr(slash + 1);
+  if (auto dot = stem.rfind(".model"); dot != std::string::npos && dot + 6 == stem.size()) stem = stem.substr(0, dot);
+  options.model_name = stem;
+  options.output = output.empty() ? input.substr(0, input.size() - (input.size() >= 6 && input.compare(input.size() - 6, 6, ".model") == 0 ? 6 : 0)) + ".so" : output;
+  options.dump = dump;
+  options.opt_level = opt_level;
+  options.target_cpu = target_cpu;
+  std::string error;
+  int code = halo::driver::compile_model(*typed, options, diags, error);
+  if (code == 1) report();
+  if (code == 2) std::fprintf(stderr, "haloc: error: %s\n", error.c_str());
+  return code;
 }

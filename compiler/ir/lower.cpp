@@ -1,0 +1,1618 @@
+#include "ir/lower.h"
+
+#include <cmath>
+#include <functional>
+#include <map>
+#include <set>
+#include <stdexcept>
+
+#include "ir/builder.h"
+
+namespace halo::ir {
+
+namespace {
+
+using ast::BaseKind;
+using ast::ExprKind;
+using ast::StmtKind;
+
+// A construct the back end does not support yet: reported at its place, lowering stops.
+struct Unsupported : std::runtime_error {
+  Span span;
+  Unsupported(Span s, const std::string& what) : std::runtime_error(what), span(s) {}
+};
+
+// Stan's constant 0.5 * log(2 pi) etc. live in the stdlib; lowering needs none of its own.
+
+Type ir_type(const ast::Type& t) {
+  Type r;
+  switch (t.base) {
+    case BaseKind::Int: r.elem = Elem::I64; break;
+    case BaseKind::Real: r.elem = Elem::F64; break;
+    case BaseKind::Vector: r.elem_rank = 1; break;
+    case BaseKind::RowVector: r.elem_rank = 1; r.row = true; break;
+    case BaseKind::Matrix: r.elem_rank = 2; break;
+    default: break;
+  }
+  r.array_rank = static_cast<uint8_t>(t.array_dims);
+  return r;
+}
+
+bool is_container(const ast::Type& t) { return t.array_dims > 0 || t.element_rank() > 0; }
+bool is_tensor_kind(const ast::Type& t) {
+  return t.base == BaseKind::Vector || t.base == BaseKind::RowVector || t.base == BaseKind::Matrix;
+}
+
+// Stan's elementwise math functions of one real argument that the stdlib provides as
+// halo_<name> with halo_<name>_grad.
+const std::set<std::string>& unary_math() {
+  static const std::set<std::string> names = {
+      "exp", "log", "log1p", "expm1", "sqrt", "cbrt", "inv_sqrt", "inv_square", "fabs", "abs",
+      "lgamma", "digamma", "trigamma", "tgamma", "erf", "erfc", "Phi", "Phi_approx", "inv_Phi",
+      "logit", "inv_logit", "log_inv_logit", "log1m_inv_logit", "log1m", "log1p_exp", "log1m_exp",
+      "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh",
+      "atanh", "exp2", "log2", "log10", "softplus", "sigmoid", "relu", "gelu", "elu",
+      "leaky_relu", "inv_cloglog", "log_softmax_scalar"};
+  return names;
+}
+const std::set<std::string>& binary_math() {
+  static const std::set<std::string> names = {"pow", "fmin", "fmax", "atan2", "hypot",
+                                              "log_diff_exp", "lbeta", "lchoose", "fdim",
+                                              "binomial_coefficient_log", "owens_t", "fmod"};
+  return names;
+}
+
+// A short Stan-like rendering of an expression, for run-time messages.
+std::string source_text(const ast::Expr& e) {
+  switch (e.kind) {
+    case ExprKind::IntLit: return static_cast<const ast::IntLit&>(e).text;
+    case ExprKind::RealLit: return static_cast<const ast::RealLit&>(e).text;
+    case ExprKind::Variable: return static_cast<const ast::Variable&>(e).name;
+    case ExprKind::Binary: {
+      const auto& b = static_cast<const ast::Binary&>(e);
+      return source_text(*b.lhs) + " " + ast::to_string(b.op) + " " + source_text(*b.rhs);
+    }
+    case ExprKind::Unary: {
+      const auto& u = static_cast<const ast::Unary&>(e);
+      return std::string(ast::to_string(u.op)) + source_text(*u.operand);
+    }
+    case ExprKind::Call: {
+      const auto& c = static_cast<const ast::Call&>(e);
+      std::string s = c.name + "(";
+      for (size_t k = 0; k < c.args.size(); ++k) s += (k ? ", " : "") + source_text(*c.args[k]);
+      return s + ")";
+    }
+    default: return "...";
+  }
+}
+
+struct Binding {
+  enum class Kind { Value, Ref } kind = Kind::Value;
+  ValueId id = kNoValue;
+  ast::Type type;
+};
+
+// Lowers statements and expressions into one IR function.
+class FunctionLowerer {
+ public:
+  FunctionLowerer(Function& f, bool propto) : f_(f), b_(f, f.body), propto_(propto) {}
+
+  Builder& builder() { return b_; }
+
+  void bind_value(const std::string& name, ValueId v, const ast::Type& t) {
+    scopes_.back()[name] = Binding{Binding::Kind::Value, v, t};
+  }
+  void bind_ref(const std::string& name, ValueId ref, const ast::Type& t) {
+    scopes_.back()[name] = Binding{Binding::Kind::Ref, ref, t};
+  }
+  void set_target(ValueId target) { target_ = target; }
+
+  // ---- expressions ----
+
+  ValueId expr(const ast::Expr& e) {
+    switch (e.kind) {
+      case ExprKind::IntLit: return b_.const_i64(static_cast<const ast::IntLit&>(e).value);
+      case ExprKind::RealLit: return b_.const_f64(static_cast<const ast::RealLit&>(e).value);
+      case ExprKind::Variable: return variable(static_cast<const ast::Variable&>(e));
+      case ExprKind::Unary:
+      case ExprKind::Binary:
+        if (elementwise_node(e)) return fused_map(e);
+        return e.kind == ExprKind::Unary ? unary_scalar(static_cast<const ast::Unary&>(e))
+                                         : binary(static_cast<const ast::Binary&>(e));
+      case ExprKind::Conditional: {
+        const auto& c = static_cast<const ast::Conditional&>(e);
+        if (is_container(e.type)) throw Unsupported(e.span, "a conditional expression of a container type");
+        ValueId cond = truth(expr(*c.cond));
+        ValueId a = expr(*c.then_expr), bb = expr(*c.else_expr);
+        if (e.type.is_real()) {
+          a = to_real(a);
+          bb = to_real(bb);
+        }
+        return b_.emit1(OpKind::Select, {cond, a, bb}, f_.type_of(a));
+      }
+      case ExprKind::Index: return index(static_cast<const ast::Index&>(e));
+      case ExprKind::Call:
+        if (elementwise_node(e)) return fused_map(e);
+        return call(static_cast<const ast::Call&>(e));
+      default:
+        break;
+    }
+    throw Unsupported(e.span, "this kind of expression");
+  }
+
+  ValueId to_real(ValueId v) {
+    const Type& t = f_.type_of(v);
+    if (t.is_scalar() && t.elem == Elem::I64) return b_.emit1(OpKind::IToF, {v}, Type::f64());
+    if (t.is_scalar() && t.elem == Elem::Bool)
+      return b_.emit1(OpKind::IToF, {b_.emit1(OpKind::BoolToI, {v}, Type::i64())}, Type::f64());
+    return v;
+  }
+  // Stan's truth: a non-zero int or real.
+  ValueId truth(ValueId v) {
+    const Type& t = f_.type_of(v);
+    if (t.elem == Elem::Bool) return v;
+    if (t.elem == Elem::I64) return b_.cmp(CmpPred::Ne, v, b_.const_i64(0));
+    return b_.cmp(CmpPred::Ne, v, b_.const_f64(0.0));
+  }
+
+  // ---- statements ----
+
+  void block(const std::vector<ast::StmtPtr>& items) {
+    scopes_.emplace_back();
+    for (const auto& s : items) stmt(*s);
+    scopes_.pop_back();
+  }
+
+  void stmt(const ast::Stmt& s) {
+    line_ = static_cast<int>(s.span.begin_line);
+    switch (s.kind) {
+      case StmtKind::VarDecl: local_decl(static_cast<const ast::VarDecl&>(s)); return;
+      case StmtKind::Block: block(static_cast<const ast::Block&>(s).items); return;
+      case StmtKind::Assign: assign(static_cast<const ast::Assign&>(s)); return;
+      case StmtKind::Tilde: tilde(static_cast<const ast::Tilde&>(s)); return;
+      case StmtKind::TargetPlus: {
+        const auto& t = static_cast<const ast::TargetPlus&>(s);
+        ValueId v = expr(*t.value);
+        b_.accumulate(target(s.span), sum_all(v));
+        return;
+      }
+      case StmtKind::ForRange: for_range(static_cast<const ast::ForRange&>(s)); return;
+      case StmtKind::ForEach: for_each(static_cast<const ast::ForEach&>(s)); return;
+      case StmtKind::While: {
+        const auto& w = static_cast<const ast::While&>(s);
+        Op op = Op::make(OpKind::While);
+        Region cond, body;
+        b_.in(cond, [&] { b_.emit(Op::make(OpKind::Yield, {truth(expr(*w.cond))})); });
+        b_.in(body, [&] { nested(*w.body); });
+        op.regions.push_back(std::move(cond));
+        op.regions.push_back(std::move(body));
+        b_.emit(std::move(op));
+        return;
+      }
+      case StmtKind::If: {
+        const auto& i = static_cast<const ast::If&>(s);
+        Op op = Op::make(OpKind::If, {truth(expr(*i.cond))});
+        Region then_r, else_r;
+        b_.in(then_r, [&] { nested(*i.then_stmt); });
+        if (i.else_stmt) b_.in(else_r, [&] { nested(*i.else_stmt); });
+        op.regions.push_back(std::move(then_r));
+        op.regions.push_back(std::move(else_r));
+        b_.emit(std::move(op));
+        return;
+      }
+      case StmtKind::Break: b_.emit(Op::make(OpKind::Break)); return;
+      case StmtKind::Continue: b_.emit(Op::make(OpKind::Continue)); return;
+      case StmtKind::Print:
+      case StmtKind::Reject:
+      case StmtKind::FatalError: print_like(static_cast<const ast::PrintLike&>(s)); return;
+      case StmtKind::Empty: return;
+      case StmtKind::ExprStmt: expr(*static_cast<const ast::ExprStmt&>(s).expr); return;
+      default: throw Unsupported(s.span, "this kind of statement");
+    }
+  }
+
+  // A declaration of a local (or transformed data / parameter) variable: a var of its declared
+  // size, or an SSA value when it is initialised and never assigned again.
+  void local_decl(const ast::VarDecl& d) {
+    if (d.init && assigned_names_.count(d.name) == 0) {
+      ValueId v = expr(*d.init);
+      v = convert_to(v, d.init->type, declared_type(d), d.init->span);
+      check_declared_sizes(d, v);
+      bind_value(d.name, v, declared_type(d));
+      return;
+    }
+    ast::Type t = declared_type(d);
+    Type it = ir_type(t);
+    std::vector<ValueId> dims = declared_dims(d);
+    ValueId ref = b_.var(it, dims, it.elem == Elem::F64 ? std::nan("") : 0.0, d.name);
+    bind_ref(d.name, ref, t);
+    if (d.init) {
+      ValueId v = convert_to(expr(*d.init), d.init->type, t, d.init->span);
+      b_.store(ref, v);
+    }
+  }
+
+  static ast::Type declared_type(const ast::VarDecl& d) {
+    ast::Type t;
+    switch (d.type.element) {
+      case ast::ElementKind::Int: t.base = BaseKind::Int; break;
+      case ast::ElementKind::Real: t.base = BaseKind::Real; break;
+      case ast::ElementKind::RowVector: t.base = BaseKind::RowVector; break;
+      case ast::ElementKind::Matrix:
+      case ast::ElementKind::CholeskyFactorCorr:
+      case ast::ElementKind::CholeskyFactorCov:
+      case ast::ElementKind::CorrMatrix:
+      case ast::ElementKind::CovMatrix: t.base = BaseKind::Matrix; break;
+      default: t.base = BaseKind::Vector; break;
+    }
+    t.array_dims = static_cast<int>(d.type.array_dims.size());
+    return t;
+  }
+
+  // The declared dims (array dims, then element dims) as i64 values.
+  std::vector<ValueId> declared_dims(const ast::VarDecl& d) {
+    std::vector<ValueId> dims;
+    for (const auto& e : d.type.array_dims) dims.push_back(expr(*e));
+    switch (d.type.element) {
+      case ast::ElementKind::Int:
+      case ast::ElementKind::Real: break;
+      case ast::ElementKind::Matrix:
+        dims.push_back(expr(*d.type.sizes.at(0)));
+        dims.push_back(expr(*d.type.sizes.at(1)));
+        break;
+      case ast::ElementKind::CholeskyFactorCov:
+      case ast::ElementKind::CholeskyFactorCorr:
+      case ast::ElementKind::CorrMatrix:
+      case ast::ElementKind::CovMatrix: {
+        ValueId n = expr(*d.type.sizes.at(0));
+        dims.push_back(n);
+        dims.push_back(d.type.sizes.size() > 1 ? expr(*d.type.sizes[1]) : n);
+        break;
+      }
+      default: dims.push_back(expr(*d.type.sizes.at(0))); break;
+    }
+    return dims;
+  }
+
+  // Checks that a value's shape equals the declaration's, naming the variable.
+  void check_declared_sizes(const ast::VarDecl& d, ValueId v) {
+    if (f_.type_of(v).rank() == 0) return;
+    std::vector<ValueId> dims = declared_dims(d);
+    std::vector<const ast::Expr*> size_exprs;
+    for (const auto& e : d.type.array_dims) size_exprs.push_back(e.get());
+    for (const auto& e : d.type.sizes) size_exprs.push_back(e.get());
+    for (size_t k = 0; k < dims.size(); ++k) {
+      Op check = Op::make(OpKind::Check, {b_.dim(v, static_cast<int>(k)), dims[k]});
+      check.check = CheckKind::SizeMatch;
+      std::string which = dims.size() == 1 ? "" : " in dimension " + std::to_string(k + 1);
+      std::string size = k < size_exprs.size() ? source_text(*size_exprs[k]) : "its size";
+      check.text = "'" + d.name + "' has {} elements" + which + " but is declared with " + size + " = {}";
+      check.source_line = line_;
+      b_.emit(std::move(check));
+    }
+  }
+
+  ValueId convert_to(ValueId v, const ast::Type& from, const ast::Type& to, Span span) {
+    if (to.is_real() && from.is_int()) return to_real(v);
+    if (f_.type_of(v).elem == Elem::I64 && ir_type(to).elem == Elem::F64 && f_.type_of(v).rank() > 0) {
+      // int array -> real array: elementwise conversion
+      ValueId n = numel(v);
+      return b_.map(false, {n}, {v}, {Broadcast::Elementwise}, ir_type(to),
+                    [&](const std::vector<ValueId>& a) { return to_real(a[0]); });
+    }
+    (void)span;
+    return v;
+  }
+
+  ValueId target(Span span) {
+    if (target_ == kNoValue) throw Unsupported(span, "target outside the model block");
+    return target_;
+  }
+
+  // Collects names assigned anywhere in these statements (they need vars, not SSA values).
+  void scan_assignments(const std::vector<ast::StmtPtr>& items) {
+    for (const auto& s : items) scan_assignments(*s);
+  }
+  void scan_assignments(const ast::Stmt& s) {
+    switch (s.kind) {
+      case StmtKind::Assign: {
+        const ast::Expr* e = static_cast<const ast::Assign&>(s).lhs.get();
+        while (e->kind == ExprKind::Index) e = static_cast<const ast::Index*>(e)->base.get();
+        if (e->kind == ExprKind::Variable) assigned_names_.insert(static_cast<const ast::Variable*>(e)->name);
+        return;
+      }
+      case StmtKind::Block: scan_assignments(static_cast<const ast::Block&>(s).items); return;
+      case StmtKind::ForRange: scan_assignments(*static_cast<const ast::ForRange&>(s).body); return;
+      case StmtKind::ForEach: scan_assignments(*static_cast<const ast::ForEach&>(s).body); return;
+      case StmtKind::While: scan_assignments(*static_cast<const ast::While&>(s).body); return;
+      case StmtKind::If: {
+        const auto& i = static_cast<const ast::If&>(s);
+        scan_assignments(*i.then_stmt);
+        if (i.else_stmt) scan_assignments(*i.else_stmt);
+        return;
+      }
+      default: return;
+    }
+  }
+
+  int line() const { return line_; }
+
+ private:
+  void nested(const ast::Stmt& s) {
+    scopes_.emplace_back();
+    stmt(s);
+    scopes_.pop_back();
+  }
+
+  const Binding& lookup(const std::string& name, Span span) {
+    for (auto it = scopes_.rbegin(); it != scopes_.rend(); ++it) {
+      auto found = it->find(name);
+      if (found != it->end()) return found->second;
+    }
+    throw Unsupported(span, "the name '" + name + "' (not available in this function)");
+  }
+
+  ValueId variable(const ast::Variable& v) {
+    const Binding& bnd = lookup(v.name, v.span);
+    if (bnd.kind == Binding::Kind::Value) return bnd.id;
+    return b_.load(bnd.id);
+  }
+
+  ValueId numel(ValueId v) {
+    const Type& t = f_.type_of(v);
+    ValueId n = b_.dim(v, 0);
+    for (int k = 1; k < t.rank(); ++k) n = b_.mul(n, b_.dim(v, k));
+    return n;
+  }
+
+  ValueId sum_all(ValueId v) {
+    const Type& t = f_.type_of(v);
+    if (t.rank() == 0) return to_real(v);
+    return b_.map(true, {numel(v)}, {v}, {Broadcast::Elementwise}, Type::f64(),
+                  [&](const std::vector<ValueId>& a) { return to_real(a[0]); });
+  }
+
+  // ---- elementwise fusion ----
+
+  // An expression computed element by element from its operands (one of them a container).
+  bool elementwise_node(const ast::Expr& e) {
+    if (!is_container(e.type) || (e.type.base != BaseKind::Real && e.type.base != BaseKind::Int && !is_tensor_kind(e.type)))
+      return false;
+    switch (e.kind) {
+      case ExprKind::Unary: return static_cast<const ast::Unary&>(e).op != ast::UnaryOp::Not;
+      case ExprKind::Binary: {
+        const auto& b = static_cast<const ast::Binary&>(e);
+        switch (b.op) {
+          case ast::BinaryOp::Add:
+          case ast::BinaryOp::Sub:
+          case ast::BinaryOp::EltMul:
+          case ast::BinaryOp::EltDiv:
+          case ast::BinaryOp::EltPow:
+          case ast::BinaryOp::Pow:
+            return true;
+          case ast::BinaryOp::Mul:
+          case ast::BinaryOp::Div:
+            return b.lhs->type.is_scalar() || b.rhs->type.is_scalar();
+          default: return false;
+        }
+      }
+      case ExprKind::Call: {
+        const auto& c = static_cast<const ast::Call&>(e);
+        if (c.args.size() == 1) return unary_math().count(c.name) > 0 || c.name == "square" || c.name == "inv";
+        if (c.args.size() == 2) return binary_math().count(c.name) > 0;
+        return false;
+      }
+      default: return false;
+    }
+  }
+
+  // Lowers a maximal elementwise subtree into one map. Leaves (non-elementwise
+  // subexpressions) are computed first; scalars broadcast, containers must agree in size.
+  ValueId fused_map(const ast::Expr& root) {
+    std::vector<ValueId> leaves;
+    std::vector<Broadcast> bc;
+    std::map<const ast::Expr*, size_t> leaf_index;
+    collect_leaves(root, leaves, bc, leaf_index);
+    ValueId shape = kNoValue;
+    for (size_t k = 0; k < leaves.size(); ++k)
+      if (bc[k] == Broadcast::Elementwise) {
+        if (shape == kNoValue) shape = leaves[k];
+        else size_check(shape, leaves[k], root.span);
+      }
+    if (shape == kNoValue) throw Unsupported(root.span, "an elementwise expression without a container");
+    ValueId n = numel(shape);
+    Type result = ir_type(root.type);
+    return b_.map(false, {n}, leaves, bc, result, [&](const std::vector<ValueId>& args) {
+      return element(root, args, leaf_index, result.elem == Elem::F64);
+    });
+  }
+
+  void collect_leaves(const ast::Expr& e, std::vector<ValueId>& leaves, std::vector<Broadcast>& bc,
+                      std::map<const ast::Expr*, size_t>& index) {
+    if (elementwise_node(e) || (e.kind == ExprKind::Unary && is_container(e.type))) {
+      for_each_child(e, [&](const ast::Expr& c) { collect_leaves(c, leaves, bc, index); });
+      return;
+    }
+    ValueId v = expr(e);
+    index[&e] = leaves.size();
+    leaves.push_back(v);
+    bc.push_back(f_.type_of(v).rank() == 0 ? Broadcast::Scalar : Broadcast::Elementwise);
+  }
+
+  static void for_each_child(const ast::Expr& e, const std::function<void(const ast::Expr&)>& fn) {
+    switch (e.kind) {
+      case ExprKind::Unary: fn(*static_cast<const ast::Unary&>(e).operand); break;
+      case ExprKind::Binary:
+        fn(*static_cast<const ast::Binary&>(e).lhs);
+        fn(*static_cast<const ast::Binary&>(e).rhs);
+        break;
+      case ExprKind::Call:
+        for (const auto& a : static_cast<const ast::Call&>(e).args) fn(*a);
+        break;
+      default: break;
+    }
+  }
+
+  // The scalar value of an elementwise subtree for one element (inside a map body).
+  ValueId element(const ast::Expr& e, const std::vector<ValueId>& args,
+                  const std::map<const ast::Expr*, size_t>& index, bool want_real) {
+    auto leaf = index.find(&e);
+    if (leaf != index.end()) {
+      ValueId v = args[leaf->second];
+      return want_real ? to_real(v) : v;
+    }
+    switch (e.kind) {
+      case ExprKind::Unary: {
+        const auto& u = static_cast<const ast::Unary&>(e);
+        ValueId x = element(*u.operand, args, index, want_real);
+        if (u.op == ast::UnaryOp::Neg) return b_.emit1(OpKind::Neg, {x}, f_.type_of(x));
+        return x;
+      }
+      case ExprKind::Binary: {
+        const auto& bn = static_cast<const ast::Binary&>(e);
+        bool real = want_real || e.type.base != BaseKind::Int;
+        ValueId l = element(*bn.lhs, args, index, real), r = element(*bn.rhs, args, index, real);
+        return scalar_binary(bn.op, l, r, e.span);
+      }
+      case ExprKind::Call: {
+        const auto& c = static_cast<const ast::Call&>(e);
+        std::vector<ValueId> xs;
+        for (const auto& a : c.args) xs.push_back(element(*a, args, index, true));
+        return scalar_call(c.name, xs);
+      }
+      default: throw Unsupported(e.span, "this expression inside an elementwise expression");
+    }
+  }
+
+  ValueId scalar_call(const std::string& name, std::vector<ValueId> xs) {
+    for (ValueId& x : xs) x = to_real(x);
+    if (name == "square") return b_.mul(xs[0], xs[0]);
+    if (name == "inv") return b_.div(b_.const_f64(1.0), xs[0]);
+    if (name == "abs") return b_.call("fabs", xs);
+    if (name == "softplus") return b_.call("log1p_exp", xs);
+    if (name == "sigmoid") return b_.call("inv_logit", xs);
+    return b_.call(name, xs);
+  }
+
+  ValueId scalar_binary(ast::BinaryOp op, ValueId l, ValueId r, Span span) {
+    const bool real = f_.type_of(l).elem == Elem::F64 || f_.type_of(r).elem == Elem::F64;
+    if (real) {
+      l = to_real(l);
+      r = to_real(r);
+    }
+    switch (op) {
+      case ast::BinaryOp::Add: return b_.add(l, r);
+      case ast::BinaryOp::Sub: return b_.sub(l, r);
+      case ast::BinaryOp::Mul:
+      case ast::BinaryOp::EltMul: return b_.mul(l, r);
+      case ast::BinaryOp::Div:
+      case ast::BinaryOp::EltDiv:
+        if (!real) return int_division(l, r);
+        return b_.div(l, r);
+      case ast::BinaryOp::IntDiv: return int_division(l, r);
+      case ast::BinaryOp::Mod: {
+        int_division_check(r);
+        return b_.emit1(OpKind::IMod, {l, r}, Type::i64());
+      }
+      case ast::BinaryOp::Pow:
+      case ast::BinaryOp::EltPow: {
+        ValueId lr = to_real(l), rr = to_real(r);
+        return b_.call("pow", {lr, rr});
+      }
+      case ast::BinaryOp::Lt: return b_.emit1(OpKind::BoolToI, {b_.cmp(CmpPred::Lt, l, r)}, Type::i64());
+      case ast::BinaryOp::Le: return b_.emit1(OpKind::BoolToI, {b_.cmp(CmpPred::Le, l, r)}, Type::i64());
+      case ast::BinaryOp::Gt: return b_.emit1(OpKind::BoolToI, {b_.cmp(CmpPred::Gt, l, r)}, Type::i64());
+      case ast::BinaryOp::Ge: return b_.emit1(OpKind::BoolToI, {b_.cmp(CmpPred::Ge, l, r)}, Type::i64());
+      case ast::BinaryOp::Eq: return b_.emit1(OpKind::BoolToI, {b_.cmp(CmpPred::Eq, l, r)}, Type::i64());
+      case ast::BinaryOp::Ne: return b_.emit1(OpKind::BoolToI, {b_.cmp(CmpPred::Ne, l, r)}, Type::i64());
+      case ast::BinaryOp::And:
+        return b_.emit1(OpKind::BoolToI, {b_.emit1(OpKind::And, {truth(l), truth(r)}, Type::boolean())}, Type::i64());
+      case ast::BinaryOp::Or:
+        return b_.emit1(OpKind::BoolToI, {b_.emit1(OpKind::Or, {truth(l), truth(r)}, Type::boolean())}, Type::i64());
+      case ast::BinaryOp::LeftDiv: break;
+    }
+    throw Unsupported(span, std::string("the operator ") + ast::to_string(op) + " on these operands");
+  }
+
+  void int_division_check(ValueId r) {
+    Op check = Op::make(OpKind::Check, {b_.emit1(OpKind::Not, {b_.cmp(CmpPred::Eq, r, b_.const_i64(0))}, Type::boolean())});
+    check.check = CheckKind::Domain;
+    check.text = "integer division by zero (line " + std::to_string(line_) + ")";
+    b_.emit(std::move(check));
+  }
+  ValueId int_division(ValueId l, ValueId r) {
+    int_division_check(r);
+    return b_.emit1(OpKind::IDiv, {l, r}, Type::i64());
+  }
+
+  ValueId unary_scalar(const ast::Unary& u) {
+    ValueId x = expr(*u.operand);
+    switch (u.op) {
+      case ast::UnaryOp::Neg: return b_.emit1(OpKind::Neg, {x}, f_.type_of(x));
+      case ast::UnaryOp::Plus: return x;
+      case ast::UnaryOp::Not:
+        return b_.emit1(OpKind::BoolToI, {b_.emit1(OpKind::Not, {truth(x)}, Type::boolean())}, Type::i64());
+    }
+    return x;
+  }
+
+  ValueId binary(const ast::Binary& bn) {
+    const ast::Type& lt = bn.lhs->type;
+    const ast::Type& rt = bn.rhs->type;
+    if (bn.op == ast::BinaryOp::Mul && is_tensor_kind(lt) && is_tensor_kind(rt) && lt.array_dims == 0 && rt.array_dims == 0)
+      return product(bn);
+    if (bn.op == ast::BinaryOp::And || bn.op == ast::BinaryOp::Or) {
+      // Short-circuit, as in Stan.
+      ValueId result = b_.var(Type::i64(), {}, 0.0);
+      ValueId l = truth(expr(*bn.lhs));
+      Op branch = Op::make(OpKind::If, {l});
+      Region then_r, else_r;
+      bool is_and = bn.op == ast::BinaryOp::And;
+      b_.in(is_and ? then_r : else_r, [&] {
+        ValueId r = truth(expr(*bn.rhs));
+        b_.store(result, b_.emit1(OpKind::BoolToI, {r}, Type::i64()));
+      });
+      b_.in(is_and ? else_r : then_r, [&] { b_.store(result, b_.const_i64(is_and ? 0 : 1)); });
+      branch.regions.push_back(std::move(then_r));
+      branch.regions.push_back(std::move(else_r));
+      b_.emit(std::move(branch));
+      return b_.load(result);
+    }
+    if (is_container(lt) || is_container(rt)) throw Unsupported(bn.span, "this operator on containers");
+    return scalar_binary(bn.op, expr(*bn.lhs), expr(*bn.rhs), bn.span);
+  }
+
+  // Products of vectors and matrices as 2-d maps with row/column sums (column-major friendly).
+  ValueId product(const ast::Binary& bn) {
+    const ast::Type& lt = bn.lhs->type;
+    const ast::Type& rt = bn.rhs->type;
+    ValueId l = expr(*bn.lhs), r = expr(*bn.rhs);
+    auto mul_body = [&](const std::vector<ValueId>& a) { return b_.mul(a[0], a[1]); };
+    if (lt.base == BaseKind::Matrix && rt.base == BaseKind::Vector) {
+      ValueId rows = b_.dim(l, 0), cols = b_.dim(l, 1);
+      size_check_dims(cols, b_.dim(r, 0), bn.span, "matrix-vector product: the matrix has {} columns but the vector has {} elements");
+      Op& op = emit_map2(rows, cols, {l, r}, {Broadcast::Elementwise, Broadcast::Rows}, MapResult::SumOverCols, Type::vector(), mul_body);
+      return op.results[0];
+    }
+    if (lt.base == BaseKind::RowVector && rt.base == BaseKind::Vector) {
+      size_check(l, r, bn.span);
+      return b_.map(true, {b_.dim(l, 0)}, {l, r}, {Broadcast::Elementwise, Broadcast::Elementwise}, Type::f64(), mul_body);
+    }
+    if (lt.base == BaseKind::RowVector && rt.base == BaseKind::Matrix) {
+      ValueId rows = b_.dim(r, 0), cols = b_.dim(r, 1);
+      size_check_dims(b_.dim(l, 0), rows, bn.span, "row-vector-matrix product: the row vector has {} elements but the matrix has {} rows");
+      Op& op = emit_map2(rows, cols, {r, l}, {Broadcast::Elementwise, Broadcast::Cols}, MapResult::SumOverRows, Type::row_vector(), mul_body);
+      return op.results[0];
+    }
+    if (lt.base == BaseKind::Vector && rt.base == BaseKind::RowVector) {
+      Op& op = emit_map2(b_.dim(l, 0), b_.dim(r, 0), {l, r}, {Broadcast::Cols, Broadcast::Rows}, MapResult::Elementwise, Type::matrix(), mul_body);
+      return op.results[0];
+    }
+    throw Unsupported(bn.span, "matrix-matrix products (coming with the stdlib's gemm kernel)");
+  }
+
+  Op& emit_map2(ValueId rows, ValueId cols, std::vector<ValueId> inputs, std::vector<Broadcast> bc,
+                MapResult mode, Type result, const std::function<ValueId(const std::vector<ValueId>&)>& body) {
+    Op op = Op::make(OpKind::Map);
+    op.i = 2;
+    op.operands = {rows, cols};
+    op.operands.insert(op.operands.end(), inputs.begin(), inputs.end());
+    op.broadcasts = bc;
+    op.map_results = {mode};
+    Region r;
+    for (ValueId in : inputs) r.args.push_back(b_.value(Type{f_.type_of(in).elem, 0, 0, false, false}));
+    b_.in(r, [&] { b_.emit(Op::make(OpKind::Yield, {body(r.args)})); });
+    op.regions.push_back(std::move(r));
+    op.results = {b_.value(result)};
+    return b_.emit(std::move(op));
+  }
+
+  void size_check(ValueId a, ValueId bv, Span span) {
+    size_check_dims(numel(a), numel(bv), span, "sizes do not match: {} and {} elements");
+  }
+  void size_check_dims(ValueId a, ValueId bv, Span span, const std::string& text) {
+    Op check = Op::make(OpKind::Check, {a, bv});
+    check.check = CheckKind::SizeMatch;
+    check.text = text + " (line " + std::to_string(span.begin_line) + ")";
+    b_.emit(std::move(check));
+  }
+
+  // ---- indexing ----
+
+  ValueId index(const ast::Index& ix) {
+    for (const auto& item : ix.indices)
+      if (item.kind != ast::IndexItem::Kind::Single || !item.lo->type.is_int())
+        throw Unsupported(item.span, "multi-indexes and slices");
+    std::string name = ix.base->kind == ExprKind::Variable ? static_cast<const ast::Variable&>(*ix.base).name : "";
+    // A var indexed directly avoids loading (copying) the whole container.
+    if (ix.base->kind == ExprKind::Variable) {
+      const Binding& bnd = lookup(name, ix.base->span);
+      if (bnd.kind == Binding::Kind::Ref) {
+        std::vector<ValueId> idx = checked_indices(ix, bnd.id, name);
+        idx.insert(idx.begin(), bnd.id);
+        return b_.emit1(OpKind::LoadElem, idx, ir_type(ix.type));
+      }
+    }
+    ValueId base = expr(*ix.base);
+    std::vector<ValueId> idx = checked_indices(ix, base, name);
+    return b_.extract(base, idx, ir_type(ix.type));
+  }
+
+  // 0-based indices with bounds checks that report the 1-based index and the size.
+  std::vector<ValueId> checked_indices(const ast::Index& ix, ValueId container, const std::string& name) {
+    std::vector<ValueId> idx;
+    for (size_t k = 0; k < ix.indices.size(); ++k) {
+      ValueId i = b_.sub(expr(*ix.indices[k].lo), b_.const_i64(1));
+      Op check = Op::make(OpKind::Check, {i, b_.dim(container, static_cast<int>(k))});
+      check.check = CheckKind::IndexBounds;
+      check.text = "index {} out of range for " + (name.empty() ? std::string("a container") : "'" + name + "'") +
+                   (ix.indices.size() > 1 ? " in dimension " + std::to_string(k + 1) : "") +
+                   " of size {} (line " + std::to_string(ix.span.begin_line) + ")";
+      b_.emit(std::move(check));
+      idx.push_back(i);
+    }
+    return idx;
+  }
+
+  // ---- calls ----
+
+  ValueId call(const ast::Call& c) {
+    const std::string& n = c.name;
+    auto real_const = [&](double x) { return b_.const_f64(x); };
+    if (c.args.empty()) {
+      if (n == "pi") return real_const(3.14159265358979323846);
+      if (n == "e") return real_const(2.71828182845904523536);
+      if (n == "sqrt2") return real_const(1.41421356237309504880);
+      if (n == "log2") return real_const(0.69314718055994530942);
+      if (n == "log10") return real_const(2.30258509299404568402);
+      if (n == "not_a_number") return real_const(std::nan(""));
+      if (n == "positive_infinity") return real_const(HUGE_VAL);
+      if (n == "negative_infinity") return real_const(-HUGE_VAL);
+      if (n == "machine_precision") return real_const(2.220446049250313e-16);
+      if (n == "target") return b_.load(target(c.span));
+    }
+    std::vector<ValueId> args;
+    auto arg = [&](size_t k) {
+      while (args.size() <= k) args.push_back(kNoValue);
+      if (args[k] == kNoValue) args[k] = expr(*c.args[k]);
+      return args[k];
+    };
+    if (c.args.size() == 1 && (unary_math().count(n) || n == "square" || n == "inv")) return scalar_call(n, {arg(0)});
+    if (c.args.size() == 2 && binary_math().count(n)) return scalar_call(n, {arg(0), arg(1)});
+    if (n == "log_sum_exp" && c.args.size() == 2) return b_.call("log_sum_exp", {to_real(arg(0)), to_real(arg(1))});
+    if (n == "fma" && c.args.size() == 3)
+      return b_.add(b_.mul(to_real(arg(0)), to_real(arg(1))), to_real(arg(2)));
+    if ((n == "sum" || n == "mean") && c.args.size() == 1) {
+      ValueId x = arg(0);
+      if (f_.type_of(x).rank() == 0) return x;
+      ValueId s = sum_all(x);
+      if (n == "sum" && c.type.is_int()) throw Unsupported(c.span, "sum of ints");
+      if (n == "mean") return b_.div(s, to_real(numel(x)));
+      return s;
+    }
+    if ((n == "dot_product" || n == "squared_distance") && c.args.size() == 2) {
+      ValueId a = arg(0), bv = arg(1);
+      size_check(a, bv, c.span);
+      bool dist = n == "squared_distance";
+      return b_.map(true, {numel(a)}, {a, bv}, {Broadcast::Elementwise, Broadcast::Elementwise}, Type::f64(),
+                    [&](const std::vector<ValueId>& x) {
+                      ValueId u = to_real(x[0]), v = to_real(x[1]);
+                      if (!dist) return b_.mul(u, v);
+                      ValueId d = b_.sub(u, v);
+                      return b_.mul(d, d);
+                    });
+    }
+    if (n == "dot_self" && c.args.size() == 1) {
+      ValueId a = arg(0);
+      return b_.map(true, {numel(a)}, {a}, {Broadcast::Elementwise}, Type::f64(),
+                    [&](const std::vector<ValueId>& x) { return b_.mul(x[0], x[0]); });
+    }
+    if ((n == "rep_vector" || n == "rep_row_vector" || n == "rep_array") && c.args.size() == 2 && c.type.array_dims <= 1) {
+      ValueId x = arg(0);
+      ValueId len = arg(1);
+      Type t = ir_type(c.type);
+      return b_.map(false, {len}, {x}, {Broadcast::Scalar}, t, [&](const std::vector<ValueId>& a) {
+        return t.elem == Elem::F64 ? to_real(a[0]) : a[0];
+      });
+    }
+    if ((n == "size" || n == "num_elements") && c.args.size() == 1) {
+      ValueId x = arg(0);
+      if (f_.type_of(x).rank() == 0) return b_.const_i64(1);
+      return n == "size" ? b_.dim(x, 0) : numel(x);
+    }
+    if (n == "rows" && c.args.size() == 1) return b_.dim(arg(0), 0);
+    if (n == "cols" && c.args.size() == 1) {
+      ValueId x = arg(0);
+      const Type& t = f_.type_of(x);
+      return t.elem_rank == 2 ? b_.dim(x, 1) : (t.row ? b_.dim(x, 0) : b_.const_i64(1));
+    }
+    if ((n == "log_sum_exp" || n == "max" || n == "min") && c.args.size() == 1) return reduce_loop(n, arg(0), c.span);
+    if ((n == "max" || n == "min") && c.args.size() == 2) {
+      ValueId a = arg(0), bv = arg(1);
+      if (c.type.is_int())
+        return b_.emit1(OpKind::Select, {b_.cmp(n == "max" ? CmpPred::Gt : CmpPred::Lt, a, bv), a, bv}, Type::i64());
+      return b_.call(n == "max" ? "fmax" : "fmin", {to_real(a), to_real(bv)});
+    }
+    if (n == "log_mix" && c.args.size() == 3) return b_.call("log_mix", {to_real(arg(0)), to_real(arg(1)), to_real(arg(2))});
+    if (n == "step" && c.args.size() == 1) {
+      ValueId x = to_real(arg(0));
+      return b_.emit1(OpKind::Select, {b_.cmp(CmpPred::Lt, x, b_.const_f64(0.0)), b_.const_f64(0.0), b_.const_f64(1.0)}, Type::f64());
+    }
+    const std::string suffixes[] = {"_lpdf", "_lupdf", "_lpmf", "_lupmf"};
+    for (const std::string& suffix : suffixes) {
+      if (n.size() > suffix.size() && n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0) {
+        std::string family = n.substr(0, n.size() - suffix.size());
+        bool drop = suffix == "_lupdf" || suffix == "_lupmf";
+        std::vector<const ast::Expr*> dargs;
+        for (const auto& a : c.args) dargs.push_back(a.get());
+        return log_density_term(family, dargs, drop && propto_, c.span);
+      }
+    }
+    throw Unsupported(c.span, "the function '" + n + "' with these arguments");
+  }
+
+  // max / min / log_sum_exp of a container, as a loop (the stdlib's container kernels will
+  // replace it).
+  ValueId reduce_loop(const std::string& n, ValueId x, Span span) {
+    ValueId count = numel(x);
+    Op check = Op::make(OpKind::Check, {b_.cmp(CmpPred::Gt, count, b_.const_i64(0))});
+    check.check = CheckKind::Domain;
+    check.text = n + " of an empty container (line " + std::to_string(span.begin_line) + ")";
+    b_.emit(std::move(check));
+    bool real = f_.type_of(x).elem == Elem::F64;
+    Type et = real ? Type::f64() : Type::i64();
+    ValueId flat = x;
+    if (f_.type_of(x).rank() > 1) {
+      Op view = Op::make(OpKind::View, {x, b_.const_i64(0), count});
+      Type vt = Type::vector();
+      vt.elem = et.elem;
+      ValueId v = b_.value(vt);
+      view.results = {v};
+      b_.emit(std::move(view));
+      flat = v;
+    }
+    ValueId best = b_.var(et, {}, 0.0);
+    b_.store(best, b_.extract(flat, {b_.const_i64(0)}, et));
+    b_.for_range(b_.const_i64(1), b_.sub(count, b_.const_i64(1)), [&](ValueId i) {
+      ValueId xi = b_.extract(flat, {i}, et);
+      ValueId cur = b_.load(best);
+      if (n == "min") b_.store(best, b_.emit1(OpKind::Select, {b_.cmp(CmpPred::Lt, xi, cur), xi, cur}, et));
+      else b_.store(best, b_.emit1(OpKind::Select, {b_.cmp(CmpPred::Gt, xi, cur), xi, cur}, et));
+    });
+    ValueId m = b_.load(best);
+    if (n != "log_sum_exp") return m;
+    // log_sum_exp(x) = m + log(sum(exp(x - m))); an all -inf input gives -inf.
+    ValueId total = b_.map(true, {count}, {flat, m}, {Broadcast::Elementwise, Broadcast::Scalar}, Type::f64(),
+                           [&](const std::vector<ValueId>& a) { return b_.call("exp", {b_.sub(a[0], a[1])}); });
+    ValueId finite = b_.cmp(CmpPred::Gt, m, b_.const_f64(-HUGE_VAL));
+    return b_.emit1(OpKind::Select, {finite, b_.add(m, b_.call("log", {total})), m}, Type::f64());
+  }
+
+ public:
+  // A log density term `family(variate | args)` summed over its elements, vectorised with
+  // broadcasting like Stan's, in one fused map when any argument is a container.
+  ValueId log_density_term(const std::string& family, const std::vector<const ast::Expr*>& args,
+                           bool propto, Span span) {
+    bool discrete = !args.empty() && (args[0]->type.base == BaseKind::Int);
+    std::string kernel = family + (discrete ? "_lpmf" : "_lpdf");
+    int flags = propto ? 1 : 0;
+    for (size_t k = 0; k < args.size(); ++k)
+      if (depends_on_parameters(*args[k])) flags |= 1 << (k + 1);
+    bool any_container = false;
+    for (const ast::Expr* a : args) any_container = any_container || is_container(a->type);
+    if (!any_container) {
+      std::vector<ValueId> xs;
+      for (const ast::Expr* a : args) xs.push_back(scalar_arg(expr(*a), *a));
+      return b_.dist(kernel, xs, flags, false)[0];
+    }
+    std::vector<ValueId> leaves;
+    std::vector<Broadcast> bc;
+    std::map<const ast::Expr*, size_t> leaf_index;
+    for (const ast::Expr* a : args) collect_leaves(*a, leaves, bc, leaf_index);
+    ValueId shape = kNoValue;
+    for (size_t k = 0; k < leaves.size(); ++k)
+      if (bc[k] == Broadcast::Elementwise) {
+        if (shape == kNoValue) shape = leaves[k];
+        else size_check(shape, leaves[k], span);
+      }
+    ValueId n = numel(shape);
+    return b_.map(true, {n}, leaves, bc, Type::f64(), [&](const std::vector<ValueId>& a) {
+      std::vector<ValueId> xs;
+      for (const ast::Expr* e : args) {
+        bool want_real = e->type.base != BaseKind::Int;
+        xs.push_back(element(*e, a, leaf_index, want_real));
+      }
+      return b_.dist(kernel, xs, flags, false)[0];
+    });
+  }
+
+ private:
+  ValueId scalar_arg(ValueId v, const ast::Expr& e) { return e.type.base == BaseKind::Int ? v : to_real(v); }
+
+  // Whether an expression may depend on parameters (for Stan's propto: terms that depend only
+  // on data are dropped). Conservative: anything not data, transformed data or a literal.
+  static bool depends_on_parameters(const ast::Expr& e) {
+    switch (e.kind) {
+      case ExprKind::IntLit:
+      case ExprKind::RealLit: return false;
+      case ExprKind::Variable: {
+        ast::Origin o = static_cast<const ast::Variable&>(e).origin;
+        return !(o == ast::Origin::Data || o == ast::Origin::TransformedData);
+      }
+      default: {
+        bool any = false;
+        for_each_any_child(e, [&](const ast::Expr& c) { any = any || depends_on_parameters(c); });
+        return any;
+      }
+    }
+  }
+  static void for_each_any_child(const ast::Expr& e, const std::function<void(const ast::Expr&)>& fn) {
+    switch (e.kind) {
+      case ExprKind::Unary: fn(*static_cast<const ast::Unary&>(e).operand); break;
+      case ExprKind::Binary:
+        fn(*static_cast<const ast::Binary&>(e).lhs);
+        fn(*static_cast<const ast::Binary&>(e).rhs);
+        break;
+      case ExprKind::Call:
+        for (const auto& a : static_cast<const ast::Call&>(e).args) fn(*a);
+        break;
+      case ExprKind::Conditional: {
+        const auto& c = static_cast<const ast::Conditional&>(e);
+        fn(*c.cond);
+        fn(*c.then_expr);
+        fn(*c.else_expr);
+        break;
+      }
+      case ExprKind::Index: {
+        const auto& i = static_cast<const ast::Index&>(e);
+        fn(*i.base);
+        for (const auto& item : i.indices) {
+          if (item.lo) fn(*item.lo);
+          if (item.hi) fn(*item.hi);
+        }
+        break;
+      }
+      case ExprKind::Member: fn(*static_cast<const ast::Member&>(e).base); break;
+      case ExprKind::Transpose: fn(*static_cast<const ast::Transpose&>(e).operand); break;
+      case ExprKind::ArrayLit:
+        for (const auto& x : static_cast<const ast::ArrayLit&>(e).elements) fn(*x);
+        break;
+      case ExprKind::RowVectorLit:
+        for (const auto& x : static_cast<const ast::RowVectorLit&>(e).elements) fn(*x);
+        break;
+      default: break;
+    }
+  }
+
+  void tilde(const ast::Tilde& t) {
+    if (t.truncated) throw Unsupported(t.span, "truncation T[,]");
+    std::vector<const ast::Expr*> args = {t.lhs.get()};
+    for (const auto& a : t.args) args.push_back(a.get());
+    ValueId lp = log_density_term(t.distribution, args, propto_, t.span);
+    b_.accumulate(target(t.span), lp);
+  }
+
+  void assign(const ast::Assign& a) {
+    const ast::Expr* lhs = a.lhs.get();
+    if (lhs->kind == ExprKind::Variable) {
+      const auto& v = static_cast<const ast::Variable&>(*lhs);
+      const Binding& bnd = lookup(v.name, v.span);
+      if (bnd.kind != Binding::Kind::Ref) throw Unsupported(a.span, "assignment to '" + v.name + "' here");
+      ValueId value = compound_value(a, [&] { return b_.load(bnd.id); });
+      b_.store(bnd.id, value);
+      return;
+    }
+    if (lhs->kind == ExprKind::Index) {
+      const auto& ix = static_cast<const ast::Index&>(*lhs);
+      if (ix.base->kind != ExprKind::Variable) throw Unsupported(a.span, "assignment to a nested index");
+      const auto& v = static_cast<const ast::Variable&>(*ix.base);
+      const Binding& bnd = lookup(v.name, v.span);
+      if (bnd.kind != Binding::Kind::Ref) throw Unsupported(a.span, "assignment to '" + v.name + "' here");
+      for (const auto& item : ix.indices)
+        if (item.kind != ast::IndexItem::Kind::Single) throw Unsupported(item.span, "assignment to a slice");
+      std::vector<ValueId> idx = checked_indices(ix, bnd.id, v.name);
+      ValueId value = compound_value(a, [&] {
+        std::vector<ValueId> ops = {bnd.id};
+        ops.insert(ops.end(), idx.begin(), idx.end());
+        return b_.emit1(OpKind::LoadElem, ops, ir_type(ix.type));
+      });
+      Op st = Op::make(OpKind::StoreElem, {bnd.id});
+      st.operands.insert(st.operands.end(), idx.begin(), idx.end());
+      st.operands.push_back(value);
+      st.source_line = line_;
+      b_.emit(std::move(st));
+      return;
+    }
+    throw Unsupported(a.span, "this assignment");
+  }
+
+  // The value to store: the right-hand side, or `old op rhs` for compound assignment.
+  ValueId compound_value(const ast::Assign& a, const std::function<ValueId()>& old) {
+    const ast::Type& lt = a.lhs->type;
+    if (a.op == ast::AssignOp::Assign) return convert_to(expr(*a.rhs), a.rhs->type, lt, a.span);
+    ast::BinaryOp op;
+    switch (a.op) {
+      case ast::AssignOp::AddAssign: op = ast::BinaryOp::Add; break;
+      case ast::AssignOp::SubAssign: op = ast::BinaryOp::Sub; break;
+      case ast::AssignOp::MulAssign: op = ast::BinaryOp::Mul; break;
+      case ast::AssignOp::DivAssign: op = ast::BinaryOp::Div; break;
+      case ast::AssignOp::EltMulAssign: op = ast::BinaryOp::EltMul; break;
+      default: op = ast::BinaryOp::EltDiv; break;
+    }
+    ValueId l = old();
+    ValueId r = expr(*a.rhs);
+    if (!is_container(lt) && !is_container(a.rhs->type)) {
+      ValueId v = scalar_binary(op, l, r, a.span);
+      return lt.is_real() ? to_real(v) : v;
+    }
+    if (op == ast::BinaryOp::Mul && is_container(a.rhs->type) && is_container(lt))
+      throw Unsupported(a.span, "*= with a container on the right");
+    std::vector<ValueId> inputs = {l, r};
+    std::vector<Broadcast> bc = {Broadcast::Elementwise,
+                                 f_.type_of(r).rank() == 0 ? Broadcast::Scalar : Broadcast::Elementwise};
+    if (bc[1] == Broadcast::Elementwise) size_check(l, r, a.span);
+    return b_.map(false, {numel(l)}, inputs, bc, ir_type(lt), [&](const std::vector<ValueId>& x) {
+      return scalar_binary(op, x[0], x[1], a.span);
+    });
+  }
+
+  void for_range(const ast::ForRange& f) {
+    ValueId lo = expr(*f.lo), hi = expr(*f.hi);
+    b_.for_range(lo, hi, [&](ValueId i) {
+      scopes_.emplace_back();
+      ast::Type it;
+      it.base = BaseKind::Int;
+      bind_value(f.variable, i, it);
+      stmt(*f.body);
+      scopes_.pop_back();
+    });
+  }
+
+  void for_each(const ast::ForEach& f) {
+    ValueId c = expr(*f.container);
+    const Type& ct = f_.type_of(c);
+    ValueId n = ct.array_rank > 0 ? b_.dim(c, 0) : numel(c);
+    b_.for_range(b_.const_i64(0), b_.sub(n, b_.const_i64(1)), [&](ValueId i) {
+      scopes_.emplace_back();
+      ValueId elem;
+      if (ct.array_rank > 0) {
+        Type et = ct;
+        et.array_rank = static_cast<uint8_t>(ct.array_rank - 1);
+        elem = b_.extract(c, {i}, et);
+      } else {
+        ValueId flat = c;
+        if (ct.rank() > 1) {
+          Op view = Op::make(OpKind::View, {c, b_.const_i64(0), n});
+          flat = b_.value(Type::vector());
+          view.results = {flat};
+          b_.emit(std::move(view));
+        }
+        elem = b_.extract(flat, {i}, Type::f64());
+      }
+      bind_value(f.variable, elem, f.variable_type);
+      stmt(*f.body);
+      scopes_.pop_back();
+    });
+  }
+
+  void print_like(const ast::PrintLike& p) {
+    std::string text;
+    std::vector<ValueId> values;
+    for (const auto& item : p.items) {
+      if (item.text) {
+        text += *item.text;
+        continue;
+      }
+      if (is_container(item.expr->type)) throw Unsupported(item.span, "printing a container");
+      text += "{}";
+      values.push_back(expr(*item.expr));
+    }
+    Op op = Op::make(p.kind == StmtKind::Print ? OpKind::Print : OpKind::Reject, values);
+    op.text = text;
+    b_.emit(std::move(op));
+  }
+
+  Function& f_;
+  Builder b_;
+  bool propto_;
+  ValueId target_ = kNoValue;
+  std::vector<std::map<std::string, Binding>> scopes_{1};
+  std::set<std::string> assigned_names_;
+  int line_ = 0;
+};
+
+// ------------------------------------------------------------------------------------------
+// Parameters: reading theta and the constraining transforms.
+
+struct ParamInfo {
+  const ast::VarDecl* decl = nullptr;
+  std::string constraint;  // "", lower, upper, lower_upper, offset_multiplier
+  const ast::Expr* lower = nullptr;
+  const ast::Expr* upper = nullptr;
+  const ast::Expr* offset = nullptr;
+  const ast::Expr* multiplier = nullptr;
+};
+
+ParamInfo param_info(const ast::VarDecl& d) {
+  ParamInfo p;
+  p.decl = &d;
+  for (const auto& c : d.type.constraints) {
+    if (c.key == "lower") p.lower = c.value.get();
+    if (c.key == "upper") p.upper = c.value.get();
+    if (c.key == "offset") p.offset = c.value.get();
+    if (c.key == "multiplier") p.multiplier = c.value.get();
+  }
+  if (p.lower && p.upper) p.constraint = "lower_upper";
+  else if (p.lower) p.constraint = "lower";
+  else if (p.upper) p.constraint = "upper";
+  else if (p.offset || p.multiplier) p.constraint = "offset_multiplier";
+  return p;
+}
+
+class ModelLowerer {
+ public:
+  ModelLowerer(const ast::Program& p, const std::string& name, Diagnostics& diags)
+      : program_(p), name_(name), diags_(diags) {}
+
+  std::optional<LoweredModel> run() {
+    try {
+      collect();
+      LoweredModel out;
+      out.layout = layout_;
+      out.module.model_name = name_;
+      out.module.functions.push_back(data_function());
+      out.module.functions.push_back(sizes_function());
+      out.module.functions.push_back(log_density_function(false));
+      out.module.functions.push_back(log_density_function(true));
+      out.module.functions.push_back(constrain_function());
+      out.module.functions.push_back(unconstrain_function());
+      return out;
+    } catch (const Unsupported& u) {
+      auto& d = diags_.error(u.span, std::string("not supported by the back end yet: ") + u.what());
+      d.hint = "haloc --check accepts the program; code generation for this construct is still being built";
+      return std::nullopt;
+    }
+  }
+
+ private:
+  static VariableLayout layout_of(const ast::VarDecl& d, const std::string& constraint) {
+    VariableLayout v;
+    v.name = d.name;
+    ast::Type t = FunctionLowerer::declared_type(d);
+    Type it = ir_type(t);
+    v.elem = it.elem;
+    v.array_rank = it.array_rank;
+    v.elem_rank = it.elem_rank;
+    v.row = it.row;
+    v.constraint = constraint;
+    return v;
+  }
+
+  void collect() {
+    layout_.name = name_;
+    for (const auto& block : program_.blocks) {
+      for (const auto& item : block.items) {
+        if (item->kind == StmtKind::NetworkDecl) throw Unsupported(item->span, "networks (mlp, dense)");
+        if (item->kind != StmtKind::VarDecl) continue;
+        const auto& d = static_cast<const ast::VarDecl&>(*item);
+        switch (block.kind) {
+          case ast::BlockKind::Data:
+            data_.push_back(&d);
+            layout_.data.push_back(layout_of(d, ""));
+            if (d.batch) layout_.batch_dimension = d.name;
+            break;
+          case ast::BlockKind::TransformedData:
+            tdata_.push_back(&d);
+            layout_.transformed_data.push_back(layout_of(d, ""));
+            break;
+          case ast::BlockKind::Parameters: {
+            ParamInfo p = param_info(d);
+            switch (d.type.element) {
+              case ast::ElementKind::Real:
+              case ast::ElementKind::Vector:
+              case ast::ElementKind::RowVector:
+              case ast::ElementKind::Matrix: break;
+              default: throw Unsupported(d.type.span, std::string("parameters of type ") + ast::to_string(d.type.element));
+            }
+            params_.push_back(p);
+            layout_.parameters.push_back(layout_of(d, p.constraint));
+            break;
+          }
+          case ast::BlockKind::TransformedParameters:
+            tparams_.push_back(&d);
+            layout_.transformed_parameters.push_back(layout_of(d, ""));
+            break;
+          case ast::BlockKind::GeneratedQuantities:
+            throw Unsupported(d.span, "generated quantities");
+          default: break;
+        }
+      }
+    }
+  }
+
+  const ast::ProgramBlock* block(ast::BlockKind k) const { return program_.block(k); }
+
+  // Binds data (and transformed data) to parameters of `f` starting at `first`.
+  void bind_inputs(FunctionLowerer& fl, Function& f, size_t first, bool with_tdata) {
+    size_t k = first;
+    for (const ast::VarDecl* d : data_) {
+      Type t = ir_type(FunctionLowerer::declared_type(*d));
+      f.param_types.push_back(t);
+      fl.bind_value(d->name, fl.builder().param(static_cast<int>(k++), t, d->name), FunctionLowerer::declared_type(*d));
+    }
+    if (!with_tdata) return;
+    for (const ast::VarDecl* d : tdata_) {
+      Type t = ir_type(FunctionLowerer::declared_type(*d));
+      f.param_types.push_back(t);
+      fl.bind_value(d->name, fl.builder().param(static_cast<int>(k++), t, d->name), FunctionLowerer::declared_type(*d));
+    }
+  }
+
+  // Constraint checks of a declared variable's value (data, transformed data, transformed
+  // parameters), naming the variable and the element.
+  void check_constraints(FunctionLowerer& fl, const ast::VarDecl& d, ValueId v, const std::string& what) {
+    Builder& b = fl.builder();
+    for (const auto& c : d.type.constraints) {
+      if (c.key != "lower" && c.key != "upper") continue;
+      if (is_container(c.value->type)) throw Unsupported(c.value->span, "container bounds");
+      bool lower = c.key == "lower";
+      const Type& t = b.function().type_of(v);
+      ValueId bound = fl.expr(*c.value);
+      std::string bound_text = source_text(*c.value);
+      auto one = [&](ValueId x) {
+        bool is_int = b.function().type_of(x).elem == Elem::I64;
+        ValueId bx = is_int && b.function().type_of(bound).elem == Elem::I64 ? bound : fl.to_real(bound);
+        ValueId xx = b.function().type_of(bx).elem == Elem::F64 ? fl.to_real(x) : x;
+        Op check = Op::make(OpKind::Check, {b.cmp(lower ? CmpPred::Ge : CmpPred::Le, xx, bx)});
+        check.check = CheckKind::Domain;
+        check.text = what + " '" + d.name + "' is " + (lower ? "below its lower" : "above its upper") +
+                     " bound " + bound_text;
+        b.emit(std::move(check));
+      };
+      if (t.rank() == 0) {
+        one(v);
+        continue;
+      }
+      // Elementwise: count the violations in a map and fail on the first index, reported.
+      ValueId n = b.dim(v, 0);
+      for (int k = 1; k < t.rank(); ++k) n = b.mul(n, b.dim(v, k));
+      ValueId flat = v;
+      if (t.rank() > 1) {
+        Op view = Op::make(OpKind::View, {v, b.const_i64(0), n});
+        Type vt = Type::vector();
+        vt.elem = t.elem;
+        flat = b.value(vt);
+        view.results = {flat};
+        b.emit(std::move(view));
+      }
+      b.for_range(b.const_i64(0), b.sub(n, b.const_i64(1)), [&](ValueId i) {
+        Type et = t.elem == Elem::F64 ? Type::f64() : Type::i64();
+        ValueId x = b.extract(flat, {i}, et);
+        ValueId bx = et.elem == Elem::I64 && b.function().type_of(bound).elem == Elem::I64 ? bound : fl.to_real(bound);
+        ValueId xx = b.function().type_of(bx).elem == Elem::F64 ? fl.to_real(x) : x;
+        ValueId ok = b.cmp(lower ? CmpPred::Ge : CmpPred::Le, xx, bx);
+        // Reported as "element <i> (= <x>)": the flat 1-based element index, column-major.
+        Op branch = Op::make(OpKind::If, {b.emit1(OpKind::Not, {ok}, Type::boolean())});
+        Region fail;
+        b.in(fail, [&] {
+          Op check = Op::make(OpKind::Check, {b.add(i, b.const_i64(1)), b.const_i64(0)});
+          check.check = CheckKind::SizeMatch;
+          check.text = what + " '" + d.name + "': element {} is " + (lower ? "below its lower" : "above its upper") +
+                       " bound " + bound_text;
+          b.emit(std::move(check));
+        });
+        branch.regions.push_back(std::move(fail));
+        branch.regions.push_back(Region{});
+        b.emit(std::move(branch));
+      });
+    }
+  }
+
+  Function data_function() {
+    Function f;
+    f.name = "data";
+    f.role = FunctionRole::TransformedData;
+    FunctionLowerer fl(f, false);
+    bind_inputs(fl, f, 0, false);
+    for (const ast::VarDecl* d : data_) {
+      ValueId v = fl.expr(variable_expr(*d));
+      fl.check_declared_sizes(*d, v);
+      check_constraints(fl, *d, v, "data");
+    }
+    std::vector<ValueId> results;
+    if (const auto* td = block(ast::BlockKind::TransformedData)) {
+      fl.scan_assignments(td->items);
+      for (const auto& s : td->items) fl.stmt(*s);
+      for (const ast::VarDecl* d : tdata_) {
+        ValueId v = fl.expr(variable_expr(*d));
+        check_constraints(fl, *d, v, "transformed data");
+        results.push_back(v);
+        f.result_types.push_back(f.type_of(v));
+      }
+    }
+    fl.builder().ret(results);
+    return f;
+  }
+
+  // A Variable expression naming a declaration (to read it through the normal lookup).
+  const ast::Expr& variable_expr(const ast::VarDecl& d) {
+    auto v = std::make_unique<ast::Variable>(d.span);
+    v->name = d.name;
+    v->type = FunctionLowerer::declared_type(d);
+    owned_.push_back(std::move(v));
+    return *owned_.back();
+  }
+
+  // Unconstrained size of a parameter and its dims.
+  std::pair<ValueId, std::vector<ValueId>> param_shape(FunctionLowerer& fl, const ast::VarDecl& d) {
+    std::vector<ValueId> dims = fl.declared_dims(d);
+    Builder& b = fl.builder();
+    ValueId size = b.const_i64(1);
+    for (ValueId x : dims) size = b.mul(size, x);
+    return {size, dims};
+  }
+
+  Function sizes_function() {
+    Function f;
+    f.name = "sizes";
+    FunctionLowerer fl(f, false);
+    bind_inputs(fl, f, 0, true);
+    Builder& b = fl.builder();
+    std::vector<ValueId> numbers;
+    for (const ParamInfo& p : params_) {
+      auto [size, dims] = param_shape(fl, *p.decl);
+      numbers.push_back(size);
+      numbers.insert(numbers.end(), dims.begin(), dims.end());
+    }
+    for (const ast::VarDecl* d : tparams_) {
+      std::vector<ValueId> dims = fl.declared_dims(*d);
+      numbers.insert(numbers.end(), dims.begin(), dims.end());
+    }
+    ValueId count = b.const_i64(static_cast<int64_t>(numbers.size()));
+    Type it = Type::vector();
+    it.elem = Elem::I64;
+    ValueId out = b.var(it, {count}, 0.0, "sizes");
+    for (size_t k = 0; k < numbers.size(); ++k)
+      b.emit(Op::make(OpKind::StoreElem, {out, b.const_i64(static_cast<int64_t>(k)), numbers[k]}));
+    b.ret({b.load(out)});
+    f.result_types = {it};
+    return f;
+  }
+
+  // Reads every parameter from theta (constraining it); adds log-Jacobians to `target` when
+  // `jacobian` (an i64 value) is non-zero; binds the constrained values.
+  void read_parameters(FunctionLowerer& fl, ValueId theta, ValueId jacobian, ValueId target) {
+    Builder& b = fl.builder();
+    ValueId offset = b.const_i64(0);
+    for (const ParamInfo& p : params_) {
+      const ast::VarDecl& d = *p.decl;
+      auto [size, dims] = param_shape(fl, d);
+      ast::Type at = FunctionLowerer::declared_type(d);
+      Type t = ir_type(at);
+      ValueId u;
+      if (t.rank() == 0) {
+        u = b.extract(theta, {offset}, Type::f64());
+      } else {
+        Op view = Op::make(OpKind::View, {theta, offset});
+        view.operands.insert(view.operands.end(), dims.begin(), dims.end());
+        u = b.value(t, d.name + "_unc");
+        view.results = {u};
+        b.emit(std::move(view));
+      }
+      offset = b.add(offset, size);
+      ValueId x = constrain(fl, p, u, jacobian, target);
+      fl.bind_value(d.name, x, at);
+    }
+  }
+
+  // Bounds as scalars (container bounds are not supported yet).
+  ValueId bound_value(FunctionLowerer& fl, const ast::Expr* e) {
+    if (is_container(e->type)) throw Unsupported(e->span, "container bounds");
+    return fl.to_real(fl.expr(*e));
+  }
+
+  // x = transform(u), elementwise, and the log-Jacobian sum added to target when jacobian != 0
+  // (Stan reference manual, "Constraint transforms").
+  ValueId constrain(FunctionLowerer& fl, const ParamInfo& p, ValueId u, ValueId jacobian, ValueId target) {
+    Builder& b = fl.builder();
+    if (p.constraint.empty()) return u;
+    std::vector<ValueId> scalars;
+    if (p.lower) scalars.push_back(bound_value(fl, p.lower));
+    if (p.upper) scalars.push_back(bound_value(fl, p.upper));
+    if (p.offset) scalars.push_back(bound_value(fl, p.offset));
+    if (p.multiplier) scalars.push_back(bound_value(fl, p.multiplier));
+    if (p.constraint == "offset_multiplier") {
+      if (!p.offset) scalars.insert(scalars.begin(), b.const_f64(0.0));
+      if (!p.multiplier) scalars.push_back(b.const_f64(1.0));
+    }
+    // value(u, s...) and log|dx/du|(u, s...) as scalar code, used in maps or directly.
+    auto value = [&](ValueId x, const std::vector<ValueId>& s) -> ValueId {
+      if (p.constraint == "lower") return b.add(s[0], b.call("exp", {x}));
+      if (p.constraint == "upper") return b.sub(s[0], b.call("exp", {x}));
+      if (p.constraint == "lower_upper")
+        return b.add(s[0], b.mul(b.sub(s[1], s[0]), b.call("inv_logit", {x})));
+      return b.add(s[0], b.mul(s[1], x));
+    };
+    auto log_jacobian = [&](ValueId x, const std::vector<ValueId>& s) -> ValueId {
+      if (p.constraint == "lower" || p.constraint == "upper") return x;
+      if (p.constraint == "lower_upper")
+        return b.add(b.call("log", {b.sub(s[1], s[0])}),
+                     b.add(b.call("log_inv_logit", {x}), b.call("log1m_inv_logit", {x})));
+      return b.call("log", {b.call("fabs", {s[1]})});
+    };
+    const bool scalar = b.function().type_of(u).rank() == 0;
+    ValueId x;
+    if (scalar) {
+      x = value(u, scalars);
+    } else {
+      std::vector<ValueId> inputs = {u};
+      std::vector<Broadcast> bc = {Broadcast::Elementwise};
+      for (ValueId s : scalars) {
+        inputs.push_back(s);
+        bc.push_back(Broadcast::Scalar);
+      }
+      ValueId n = b.dim(u, 0);
+      for (int k = 1; k < b.function().type_of(u).rank(); ++k) n = b.mul(n, b.dim(u, k));
+      x = b.map(false, {n}, inputs, bc, b.function().type_of(u), [&](const std::vector<ValueId>& a) {
+        return value(a[0], std::vector<ValueId>(a.begin() + 1, a.end()));
+      });
+    }
+    if (jacobian != kNoValue) {
+      Op branch = Op::make(OpKind::If, {b.cmp(CmpPred::Ne, jacobian, b.const_i64(0))});
+      Region then_r;
+      b.in(then_r, [&] {
+        ValueId lj;
+        if (scalar) {
+          lj = log_jacobian(u, scalars);
+        } else {
+          std::vector<ValueId> inputs = {u};
+          std::vector<Broadcast> bc = {Broadcast::Elementwise};
+          for (ValueId s : scalars) {
+            inputs.push_back(s);
+            bc.push_back(Broadcast::Scalar);
+          }
+          ValueId n = b.dim(u, 0);
+          for (int k = 1; k < b.function().type_of(u).rank(); ++k) n = b.mul(n, b.dim(u, k));
+          lj = b.map(true, {n}, inputs, bc, Type::f64(), [&](const std::vector<ValueId>& a) {
+            return log_jacobian(a[0], std::vector<ValueId>(a.begin() + 1, a.end()));
+          });
+        }
+        b.accumulate(target, lj);
+      });
+      branch.regions.push_back(std::move(then_r));
+      branch.regions.push_back(Region{});
+      b.emit(std::move(branch));
+    }
+    return x;
+  }
+
+  void transformed_parameters(FunctionLowerer& fl) {
+    const auto* tp = block(ast::BlockKind::TransformedParameters);
+    if (!tp) return;
+    fl.scan_assignments(tp->items);
+    for (const auto& s : tp->items) fl.stmt(*s);
+    for (const ast::VarDecl* d : tparams_) {
+      ValueId v = fl.expr(variable_expr(*d));
+      check_constraints(fl, *d, v, "transformed parameter");
+    }
+  }
+
+  Function log_density_function(bool propto) {
+    Function f;
+    f.name = propto ? "log_density_propto" : "log_density";
+    f.role = FunctionRole::LogDensity;
+    f.param_types = {Type::vector(), Type::i64()};
+    f.result_types = {Type::f64()};
+    FunctionLowerer fl(f, propto);
+    Builder& b = fl.builder();
+    ValueId theta = b.param(0, Type::vector(), "theta");
+    ValueId jacobian = b.param(1, Type::i64(), "jacobian");
+    bind_inputs(fl, f, 2, true);
+    ValueId target = b.var(Type::f64(), {}, 0.0, "target");
+    fl.set_target(target);
+    read_parameters(fl, theta, jacobian, target);
+    transformed_parameters(fl);
+    if (const auto* model = block(ast::BlockKind::Model)) {
+      fl.scan_assignments(model->items);
+      fl.block(model->items);
+    }
+    b.ret({b.load(target)});
+    return f;
+  }
+
+  // Flattens values into one vector in Stan's output order (first index fastest).
+  ValueId flatten(FunctionLowerer& fl, const std::vector<ValueId>& values) {
+    Builder& b = fl.builder();
+    ValueId total = b.const_i64(0);
+    std::vector<ValueId> sizes;
+    for (ValueId v : values) {
+      const Type& t = b.function().type_of(v);
+      ValueId n = b.const_i64(1);
+      for (int k = 0; k < t.rank(); ++k) n = b.mul(n, b.dim(v, k));
+      sizes.push_back(n);
+      total = b.add(total, n);
+    }
+    ValueId out = b.var(Type::vector(), {total}, 0.0, "flat");
+    ValueId offset = b.const_i64(0);
+    for (size_t k = 0; k < values.size(); ++k) {
+      ValueId v = values[k];
+      const Type& t = b.function().type_of(v);
+      if (t.array_rank > 0) throw Unsupported(Span{}, "arrays among the reported parameters (Stan's output order)");
+      if (t.rank() == 0) b.emit(Op::make(OpKind::StoreElem, {out, offset, fl.to_real(v)}));
+      else b.emit(Op::make(OpKind::AccumulateView, {out, offset, v}));
+      offset = b.add(offset, sizes[k]);
+    }
+    return b.load(out);
+  }
+
+  Function constrain_function() {
+    Function f;
+    f.name = "constrain";
+    f.role = FunctionRole::Constrain;
+    f.param_types = {Type::vector()};
+    f.result_types = {Type::vector(), Type::vector()};
+    FunctionLowerer fl(f, false);
+    Builder& b = fl.builder();
+    ValueId theta = b.param(0, Type::vector(), "theta");
+    bind_inputs(fl, f, 1, true);
+    read_parameters(fl, theta, kNoValue, kNoValue);
+    std::vector<ValueId> params;
+    for (const ParamInfo& p : params_) params.push_back(fl.expr(variable_expr(*p.decl)));
+    transformed_parameters(fl);
+    std::vector<ValueId> tps;
+    for (const ast::VarDecl* d : tparams_) tps.push_back(fl.expr(variable_expr(*d)));
+    ValueId pflat = flatten(fl, params);
+    ValueId tflat = flatten(fl, tps);
+    b.ret({pflat, tflat});
+    return f;
+  }
+
+  Function unconstrain_function() {
+    Function f;
+    f.name = "unconstrain";
+    f.role = FunctionRole::Unconstrain;
+    f.param_types = {Type::vector()};
+    f.result_types = {Type::vector()};
+    FunctionLowerer fl(f, false);
+    Builder& b = fl.builder();
+    ValueId flat = b.param(0, Type::vector(), "params");
+    bind_inputs(fl, f, 1, true);
+    // Total unconstrained size.
+    std::vector<std::pair<ValueId, std::vector<ValueId>>> shapes;
+    ValueId total = b.const_i64(0);
+    for (const ParamInfo& p : params_) {
+      shapes.push_back(param_shape(fl, *p.decl));
+      total = b.add(total, shapes.back().first);
+    }
+    Op check = Op::make(OpKind::Check, {b.dim(flat, 0), total});
+    check.check = CheckKind::SizeMatch;
+    check.text = "the constrained parameters have {} values but the model has {}";
+    b.emit(std::move(check));
+    ValueId theta = b.var(Type::vector(), {total}, 0.0, "theta");
+    ValueId offset = b.const_i64(0);
+    for (size_t k = 0; k < params_.size(); ++k) {
+      const ParamInfo& p = params_[k];
+      auto& [size, dims] = shapes[k];
+      ast::Type at = FunctionLowerer::declared_type(*p.decl);
+      Type t = ir_type(at);
+      ValueId x;
+      if (t.rank() == 0) {
+        x = b.extract(flat, {offset}, Type::f64());
+      } else {
+        Op view = Op::make(OpKind::View, {flat, offset});
+        view.operands.insert(view.operands.end(), dims.begin(), dims.end());
+        x = b.value(t, p.decl->name);
+        view.results = {x};
+        b.emit(std::move(view));
+      }
+      // Bind the constrained value first: later bounds may depend on it.
+      fl.bind_value(p.decl->name, x, at);
+      ValueId u = unconstrain(fl, p, x);
+      if (t.rank() == 0) b.emit(Op::make(OpKind::StoreElem, {theta, offset, u}));
+      else b.emit(Op::make(OpKind::AccumulateView, {theta, offset, u}));
+      offset = b.add(offset, size);
+    }
+    b.ret({b.load(theta)});
+    return f;
+  }
+
+  // u = transform^-1(x), checking that x is inside the support.
+  ValueId unconstrain(FunctionLowerer& fl, const ParamInfo& p, ValueId x) {
+    Builder& b = fl.builder();
+    if (p.constraint.empty()) return x;
+    std::vector<ValueId> s;
+    if (p.lower) s.push_back(bound_value(fl, p.lower));
+    if (p.upper) s.push_back(bound_value(fl, p.upper));
+    if (p.constraint == "offset_multiplier") {
+      s.push_back(p.offset ? bound_value(fl, p.offset) : b.const_f64(0.0));
+      s.push_back(p.multiplier ? bound_value(fl, p.multiplier) : b.const_f64(1.0));
+    }
+    const std::string& name = p.decl->name;
+    auto one = [&](ValueId v, const std::vector<ValueId>& sc) -> ValueId {
+      auto require = [&](ValueId ok, const std::string& what) {
+        Op check = Op::make(OpKind::Check, {ok});
+        check.check = CheckKind::Domain;
+        check.text = "the value of '" + name + "' is " + what;
+        b.emit(std::move(check));
+      };
+      if (p.constraint == "lower") {
+        require(b.cmp(CmpPred::Gt, v, sc[0]), "not above its lower bound");
+        return b.call("log", {b.sub(v, sc[0])});
+      }
+      if (p.constraint == "upper") {
+        require(b.cmp(CmpPred::Lt, v, sc[0]), "not below its upper bound");
+        return b.call("log", {b.sub(sc[0], v)});
+      }
+      if (p.constraint == "lower_upper") {
+        require(b.emit1(OpKind::And, {b.cmp(CmpPred::Gt, v, sc[0]), b.cmp(CmpPred::Lt, v, sc[1])}, Type::boolean()),
+                "not strictly between its bounds");
+        return b.call("logit", {b.div(b.sub(v, sc[0]), b.sub(sc[1], sc[0]))});
+      }
+      return b.div(b.sub(v, sc[0]), sc[1]);
+    };
+    if (b.function().type_of(x).rank() == 0) return one(x, s);
+    std::vector<ValueId> inputs = {x};
+    std::vector<Broadcast> bc = {Broadcast::Elementwise};
+    for (ValueId v : s) {
+      inputs.push_back(v);
+      bc.push_back(Broadcast::Scalar);
+    }
+    ValueId n = b.dim(x, 0);
+    for (int k = 1; k < b.function().type_of(x).rank(); ++k) n = b.mul(n, b.dim(x, k));
+    // Support checks cannot sit inside a map body: check with a loop first, then transform.
+    ValueId out = b.map(false, {n}, inputs, bc, b.function().type_of(x), [&](const std::vector<ValueId>& a) {
+      std::vector<ValueId> sc(a.begin() + 1, a.end());
+      if (p.constraint == "lower") return b.call("log", {b.sub(a[0], sc[0])});
+      if (p.constraint == "upper") return b.call("log", {b.sub(sc[0], a[0])});
+      if (p.constraint == "lower_upper") return b.call("logit", {b.div(b.sub(a[0], sc[0]), b.sub(sc[1], sc[0]))});
+      return b.div(b.sub(a[0], sc[0]), sc[1]);
+    });
+    ValueId bad = b.map(true, {n}, {out}, {Broadcast::Elementwise}, Type::f64(), [&](const std::vector<ValueId>& a) {
+      // 1 for a non-finite unconstrained value (x outside its support), else 0.
+      ValueId finite = b.cmp(CmpPred::Lt, b.call("fabs", {a[0]}), b.const_f64(HUGE_VAL));
+      return b.emit1(OpKind::Select, {finite, b.const_f64(0.0), b.const_f64(1.0)}, Type::f64());
+    });
+    Op check = Op::make(OpKind::Check, {b.cmp(CmpPred::Eq, bad, b.const_f64(0.0))});
+    check.check = CheckKind::Domain;
+    check.text = "some values of '" + name + "' are outside its constraint";
+    b.emit(std::move(check));
+    return out;
+  }
+
+  const ast::Program& program_;
+  std::string name_;
+  Diagnostics& diags_;
+  ModelLayout layout_;
+  std::vector<const ast::VarDecl*> data_, tdata_, tparams_;
+  std::vector<ParamInfo> params_;
+  std::vector<std::unique_ptr<ast::Expr>> owned_;
+};
+
+}  // namespace
+
+std::optional<LoweredModel> lower(const ast::Program& program, const std::string& model_name,
+                                  Diagnostics& diags) {
+  return ModelLowerer(program, model_name, diags).run();
+}
+
+}  // namespace halo::ir
