@@ -476,6 +476,31 @@ class Differentiator {
         if (!result_active()) return;
         map_reverse(o, b);
         return;
+      case OpKind::MatMul: {
+        if (!result_active()) return;
+        // C = op(A) op(B): adj op(A) = G op(B)', adj op(B) = op(A)' G, transposed back when
+        // A or B enter transposed.
+        const bool ta = o.i & 1, tb = o.i & 2;
+        ValueId A = o.operands[0], B = o.operands[1];
+        ValueId G = b.load(adj(o.results[0]));
+        auto mm = [&](ValueId x, ValueId y, bool tx, bool ty) {
+          Op op = Op::make(OpKind::MatMul, {x, y});
+          op.i = (tx ? 1 : 0) | (ty ? 2 : 0);
+          ValueId r = g_.new_value(Type::matrix());
+          op.results = {r};
+          b.emit(std::move(op));
+          return r;
+        };
+        if (active_[A]) {
+          ValueId pb = primal(B);
+          accumulate(b, A, ta ? mm(pb, G, tb, true) : mm(G, pb, false, !tb));
+        }
+        if (active_[B]) {
+          ValueId pa = primal(A);
+          accumulate(b, B, tb ? mm(G, pa, true, ta) : mm(pa, G, !ta, false));
+        }
+        return;
+      }
       case OpKind::Kernel:
         if (result_active()) throw AdError("kernel calls are not differentiable yet: " + o.name);
         return;

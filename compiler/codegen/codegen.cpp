@@ -327,6 +327,7 @@ class FunctionLowering {
       case OpKind::Param: param(o); break;
       case OpKind::Return: ret(o); break;
       case OpKind::Yield: throw CodegenError("yield outside a region that expects it");
+      case OpKind::MatMul: matmul(o); break;
       case OpKind::Kernel: throw CodegenError("kernel calls are not supported yet: " + o.name);
     }
   }
@@ -566,6 +567,58 @@ class FunctionLowering {
       if (modes[r] == ir::MapResult::Sum) set(o.results[r], b_.CreateLoad(f64, sums[r]));
       else vals_[o.results[r]] = outs[r];
     }
+  }
+
+  // C = op(A) op(B), column-major, with the loop order that keeps the innermost loop
+  // contiguous (so it vectorises): j-k-i for A B and A B', j-i-k (dot products) for A' B.
+  void matmul(const ir::Op& o) {
+    const Val& A = vals_[o.operands[0]];
+    const Val& B = vals_[o.operands[1]];
+    const bool ta = o.i & 1, tb = o.i & 2;
+    auto* f64 = b_.getDoubleTy();
+    llvm::Value* m = ta ? A.dims[1] : A.dims[0];
+    llvm::Value* inner = ta ? A.dims[0] : A.dims[1];
+    llvm::Value* inner_b = tb ? B.dims[1] : B.dims[0];
+    llvm::Value* n = tb ? B.dims[0] : B.dims[1];
+    auto* ok = llvm::BasicBlock::Create(ctx_, "matmul.ok", fn_);
+    std::string msg = "matrix product: the left operand has {} columns but the right has {} rows";
+    if (o.source_line > 0) msg += " (line " + std::to_string(o.source_line) + ")";
+    b_.CreateCondBr(b_.CreateICmpEQ(inner, inner_b), ok, fail_block(msg, inner, inner_b));
+    b_.SetInsertPoint(ok);
+    Val C{alloc_tensor(ir::Elem::F64, {m, n}), {m, n}};
+    fill(ir::Elem::F64, C.v, b_.CreateMul(m, n), 0.0);
+    auto at = [&](const Val& X, llvm::Value* r, llvm::Value* c) {  // X[r, c], column-major
+      return b_.CreateLoad(f64, b_.CreateGEP(f64, X.v, b_.CreateAdd(r, b_.CreateMul(c, X.dims[0]))));
+    };
+    llvm::FastMathFlags saved = b_.getFastMathFlags();
+    if (ta && !tb) {
+      counted_loop(b_.getInt64(0), n, [&](llvm::Value* j) {
+        counted_loop(b_.getInt64(0), m, [&](llvm::Value* i) {
+          llvm::Value* acc = entry_alloca(f64, "dot");
+          b_.CreateStore(llvm::ConstantFP::get(f64, 0.0), acc);
+          counted_loop(b_.getInt64(0), inner, [&](llvm::Value* k) {
+            llvm::FastMathFlags fmf = saved;
+            fmf.setAllowReassoc();
+            b_.setFastMathFlags(fmf);
+            b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(f64, acc), b_.CreateFMul(at(A, k, i), at(B, k, j))), acc);
+            b_.setFastMathFlags(saved);
+          }, "mm.k");
+          b_.CreateStore(b_.CreateLoad(f64, acc), b_.CreateGEP(f64, C.v, b_.CreateAdd(i, b_.CreateMul(j, m))));
+        }, "mm.i");
+      }, "mm.j");
+    } else {
+      counted_loop(b_.getInt64(0), n, [&](llvm::Value* j) {
+        counted_loop(b_.getInt64(0), inner, [&](llvm::Value* k) {
+          llvm::Value* bkj = tb ? at(B, j, k) : at(B, k, j);
+          counted_loop(b_.getInt64(0), m, [&](llvm::Value* i) {
+            llvm::Value* aik = ta ? at(A, k, i) : at(A, i, k);
+            llvm::Value* p = b_.CreateGEP(f64, C.v, b_.CreateAdd(i, b_.CreateMul(j, m)));
+            b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(f64, p), b_.CreateFMul(aik, bkj)), p);
+          }, "mm.i");
+        }, "mm.k");
+      }, "mm.j");
+    }
+    vals_[o.results[0]] = C;
   }
 
   void var(const ir::Op& o) {

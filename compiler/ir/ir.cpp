@@ -52,6 +52,7 @@ const char* op_name(OpKind k) {
     case OpKind::Slice: return "slice";
     case OpKind::Map: return "map";
     case OpKind::MapSum: return "map_sum";
+    case OpKind::MatMul: return "matmul";
     case OpKind::Kernel: return "kernel";
     case OpKind::Var: return "var";
     case OpKind::Load: return "load";
@@ -195,6 +196,7 @@ class Printer {
       case OpKind::Alloc:
       case OpKind::Var: out_ << " " << o.type.str() << " fill=" << fmt_double(o.f); break;
       case OpKind::Slice: out_ << " keep=" << o.i; break;
+      case OpKind::MatMul: out_ << (o.i & 1 ? ".tA" : "") << (o.i & 2 ? ".tB" : ""); break;
       case OpKind::Map:
       case OpKind::MapSum:
         out_ << " dims=" << o.i << " [";

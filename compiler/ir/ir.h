@@ -83,6 +83,7 @@ enum class OpKind : uint8_t {
               // region: one scalar arg per input (+ one i64 index arg per dim), yields one
               // scalar -> tensor with those dims
   MapSum,     // like Map but sums the yielded scalars -> f64
+  MatMul,     // (A, B) attr i: bit 0 transposes A, bit 1 transposes B -> op(A) * op(B), a matrix
   Kernel,     // (operands...) attr name: a stdlib container kernel (gemv, cholesky, ...) with
               // its reverse kernel; result types given by the op's results
 

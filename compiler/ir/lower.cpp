@@ -608,7 +608,15 @@ class FunctionLowerer {
       Op& op = emit_map2(b_.dim(l, 0), b_.dim(r, 0), {l, r}, {Broadcast::Cols, Broadcast::Rows}, MapResult::Elementwise, Type::matrix(), mul_body);
       return op.results[0];
     }
-    throw Unsupported(bn.span, "matrix-matrix products (coming with the stdlib's gemm kernel)");
+    if (lt.base == BaseKind::Matrix && rt.base == BaseKind::Matrix) {
+      Op op = Op::make(OpKind::MatMul, {l, r});
+      op.source_line = static_cast<int>(bn.span.begin_line);
+      ValueId out = b_.value(Type::matrix());
+      op.results = {out};
+      b_.emit(std::move(op));
+      return out;
+    }
+    throw Unsupported(bn.span, "this product of containers");
   }
 
   Op& emit_map2(ValueId rows, ValueId cols, std::vector<ValueId> inputs, std::vector<Broadcast> bc,

@@ -230,3 +230,50 @@ TEST_CASE("AD of a dense-layer-like map with a row broadcast and an elementwise 
   Checked ch{*lib, "dense", {&Xt}};
   ch.check({0.8, 0.1, -0.2, 0.3});
 }
+
+TEST_CASE("AD of matrix products in every transposition") {
+  // target = sum(exp(op(A) op(B) * 0.1)) with A = theta[0..5] as 2x3 (or 3x2), B data.
+  for (int flags = 0; flags < 4; ++flags) {
+    CAPTURE(flags);
+    Function f;
+    f.name = "mm";
+    f.param_types = {Type::vector(), Type::matrix()};
+    f.result_types = {Type::f64()};
+    Builder b(f, f.body);
+    ValueId theta = b.param(0, Type::vector(), "theta");
+    ValueId B = b.param(1, Type::matrix(), "B");
+    bool ta = flags & 1, tb = flags & 2;
+    Op view = Op::make(OpKind::View, {theta, b.const_i64(0), b.const_i64(ta ? 3 : 2), b.const_i64(ta ? 2 : 3)});
+    ValueId A = b.value(Type::matrix(), "A");
+    view.results = {A};
+    b.emit(std::move(view));
+    Op mm = Op::make(OpKind::MatMul, {A, B});
+    mm.i = flags;
+    ValueId C = b.value(Type::matrix(), "C");
+    mm.results = {C};
+    b.emit(std::move(mm));
+    ValueId total = b.map(true, {b.mul(b.dim(C, 0), b.dim(C, 1))}, {C}, {Broadcast::Elementwise}, Type::f64(),
+                          [&](const std::vector<ValueId>& v) { return b.call("exp", {b.mul(v[0], b.const_f64(0.1))}); });
+    b.ret({total});
+    Module m = with_gradient(std::move(f));
+    auto lib = testing::compile_ir(m);
+    // op(B) must be 3 x 4: B is 3x4, or 4x3 when transposed.
+    std::vector<double> Bs(12);
+    for (int k = 0; k < 12; ++k) Bs[k] = 0.3 * std::sin(1.7 * k) + 0.1 * k;
+    halo_tensor Bt = testing::make_tensor(Bs, {tb ? 4 : 3, tb ? 3 : 4});
+    Checked ch{*lib, "mm", {&Bt}};
+    ch.check({0.5, -0.2, 0.8, 0.1, -0.7, 0.3});
+    // Value against a direct computation.
+    std::vector<double> th = {0.5, -0.2, 0.8, 0.1, -0.7, 0.3};
+    auto Aat = [&](int i, int k) { return ta ? th[k + 3 * i] : th[i + 2 * k]; };
+    auto Bat = [&](int k, int j) { return tb ? Bs[j + 4 * k] : Bs[k + 3 * j]; };
+    double expected = 0;
+    for (int i = 0; i < 2; ++i)
+      for (int j = 0; j < 4; ++j) {
+        double c = 0;
+        for (int k = 0; k < 3; ++k) c += Aat(i, k) * Bat(k, j);
+        expected += std::exp(0.1 * c);
+      }
+    CHECK(ch.value(th) == doctest::Approx(expected).epsilon(1e-13));
+  }
+}
