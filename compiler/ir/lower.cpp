@@ -86,10 +86,21 @@ std::string source_text(const ast::Expr& e) {
   }
 }
 
+// A network's weights as lowered values: per layer (W, b) and the activation.
+struct NetworkValue {
+  struct Layer {
+    ValueId W = kNoValue, b = kNoValue;
+    std::string activation;
+  };
+  std::vector<Layer> layers;
+  bool input_width_one = false;  // the input width is the literal 1
+};
+
 struct Binding {
-  enum class Kind { Value, Ref } kind = Kind::Value;
+  enum class Kind { Value, Ref, Network } kind = Kind::Value;
   ValueId id = kNoValue;
   ast::Type type;
+  NetworkValue network;
 };
 
 // Lowers statements and expressions into one IR function.
@@ -100,12 +111,18 @@ class FunctionLowerer {
   Builder& builder() { return b_; }
 
   void bind_value(const std::string& name, ValueId v, const ast::Type& t) {
-    scopes_.back()[name] = Binding{Binding::Kind::Value, v, t};
+    scopes_.back()[name] = Binding{Binding::Kind::Value, v, t, {}};
   }
   void bind_ref(const std::string& name, ValueId ref, const ast::Type& t) {
-    scopes_.back()[name] = Binding{Binding::Kind::Ref, ref, t};
+    scopes_.back()[name] = Binding{Binding::Kind::Ref, ref, t, {}};
   }
   void set_target(ValueId target) { target_ = target; }
+  void bind_network(const std::string& name, NetworkValue net) {
+    Binding bnd;
+    bnd.kind = Binding::Kind::Network;
+    bnd.network = std::move(net);
+    scopes_.back()[name] = bnd;
+  }
 
   // ---- expressions ----
 
@@ -131,6 +148,11 @@ class FunctionLowerer {
         return b_.emit1(OpKind::Select, {cond, a, bb}, f_.type_of(a));
       }
       case ExprKind::Index: return index(static_cast<const ast::Index&>(e));
+      case ExprKind::Member: {
+        std::vector<ValueId> tensors = network_tensors(e);
+        if (tensors.size() != 1) throw Unsupported(e.span, "a whole network or layer as a value");
+        return tensors[0];
+      }
       case ExprKind::Call:
         if (elementwise_node(e)) return fused_map(e);
         return call(static_cast<const ast::Call&>(e));
@@ -682,6 +704,121 @@ class FunctionLowerer {
     return idx;
   }
 
+  // ---- networks ----
+
+  // The weight tensors an expression names: `net` (all), `net.layer2` (W, b), `net.layer2.W`.
+  std::vector<ValueId> network_tensors(const ast::Expr& e) {
+    if (e.kind == ExprKind::Variable) {
+      const Binding& bnd = lookup(static_cast<const ast::Variable&>(e).name, e.span);
+      if (bnd.kind != Binding::Kind::Network) return {variable(static_cast<const ast::Variable&>(e))};
+      std::vector<ValueId> all;
+      for (const auto& l : bnd.network.layers) {
+        all.push_back(l.W);
+        all.push_back(l.b);
+      }
+      return all;
+    }
+    if (e.kind != ExprKind::Member) return {expr(e)};
+    const auto& m = static_cast<const ast::Member&>(e);
+    const ast::Expr* root = m.base.get();
+    std::vector<std::string> path = {m.member};
+    while (root->kind == ExprKind::Member) {
+      path.insert(path.begin(), static_cast<const ast::Member*>(root)->member);
+      root = static_cast<const ast::Member*>(root)->base.get();
+    }
+    if (root->kind != ExprKind::Variable) throw Unsupported(e.span, "this member access");
+    const Binding& bnd = lookup(static_cast<const ast::Variable&>(*root).name, root->span);
+    if (bnd.kind != Binding::Kind::Network) throw Unsupported(e.span, "member access on a non-network");
+    size_t layer = 0;
+    size_t k = 0;
+    if (path[0].rfind("layer", 0) == 0) {
+      layer = static_cast<size_t>(std::stoul(path[0].substr(5))) - 1;
+      k = 1;
+    }
+    if (layer >= bnd.network.layers.size()) throw Unsupported(e.span, "no such layer");
+    const auto& l = bnd.network.layers[layer];
+    if (k == path.size()) return {l.W, l.b};
+    if (path[k] == "W") return {l.W};
+    if (path[k] == "b") return {l.b};
+    throw Unsupported(e.span, "no such network member");
+  }
+
+  ValueId activation(const std::string& name, ValueId z) {
+    if (name.empty() || name == "identity") return z;
+    ValueId zero = b_.const_f64(0.0);
+    ValueId positive = b_.cmp(CmpPred::Gt, z, zero);
+    if (name == "relu") return b_.emit1(OpKind::Select, {positive, z, zero}, Type::f64());
+    if (name == "leaky_relu")
+      return b_.emit1(OpKind::Select, {positive, z, b_.mul(b_.const_f64(0.01), z)}, Type::f64());
+    if (name == "elu") return b_.emit1(OpKind::Select, {positive, z, b_.call("expm1", {z})}, Type::f64());
+    if (name == "softplus") return b_.call("log1p_exp", {z});
+    if (name == "sigmoid") return b_.call("inv_logit", {z});
+    return b_.call(name, {z});  // tanh, gelu
+  }
+
+  // net(x): every layer as a matrix product over all rows at once, fused with its bias and
+  // activation in one map.
+  ValueId apply_network(const NetworkValue& net, const ast::Call& c) {
+    const ast::Expr& arg = *c.args.at(0);
+    ValueId x = expr(arg);
+    const Type& xt = f_.type_of(x);
+    auto dense_rows = [&](ValueId H, const NetworkValue::Layer& l) {
+      // A = act(H W' + b'): N x out
+      Op mm = Op::make(OpKind::MatMul, {H, l.W});
+      mm.i = 2;
+      mm.source_line = static_cast<int>(c.span.begin_line);
+      ValueId Z = b_.value(Type::matrix());
+      mm.results = {Z};
+      b_.emit(std::move(mm));
+      ValueId rows = b_.dim(Z, 0), cols = b_.dim(Z, 1);
+      Op& op = emit_map2(rows, cols, {Z, l.b}, {Broadcast::Elementwise, Broadcast::Rows}, MapResult::Elementwise,
+                         Type::matrix(), [&](const std::vector<ValueId>& a) { return activation(l.activation, b_.add(a[0], a[1])); });
+      return op.results[0];
+    };
+    ValueId H;
+    size_t first = 0;
+    if (xt.elem_rank == 2 && xt.array_rank == 0) {
+      H = x;
+    } else if (xt.elem_rank == 1 && xt.array_rank == 0 && net.input_width_one) {
+      // N rows of one feature: the first layer is an outer product, fused with bias and
+      // activation: A[n, j] = act(x[n] W[j, 1] + b[j]).
+      const auto& l = net.layers[0];
+      ValueId rows = b_.dim(x, 0), cols = b_.dim(l.W, 0);
+      Op& op = emit_map2(rows, cols, {x, l.W, l.b}, {Broadcast::Cols, Broadcast::Rows, Broadcast::Rows},
+                         MapResult::Elementwise, Type::matrix(), [&](const std::vector<ValueId>& a) {
+                           return activation(l.activation, b_.add(b_.mul(a[0], a[1]), a[2]));
+                         });
+      H = op.results[0];
+      first = 1;
+    } else if (xt.elem_rank == 1 && xt.array_rank == 0) {
+      // One input vector: y = act(W x + b) per layer.
+      ValueId h = x;
+      for (const auto& l : net.layers) {
+        ValueId rows = b_.dim(l.W, 0), cols = b_.dim(l.W, 1);
+        size_check_dims(cols, b_.dim(h, 0), c.span, "network input: the layer takes {} inputs but the vector has {}");
+        Op& mv = emit_map2(rows, cols, {l.W, h}, {Broadcast::Elementwise, Broadcast::Rows}, MapResult::SumOverCols,
+                           Type::vector(), [&](const std::vector<ValueId>& a) { return b_.mul(a[0], a[1]); });
+        ValueId z = mv.results[0];
+        h = b_.map(false, {rows}, {z, l.b}, {Broadcast::Elementwise, Broadcast::Elementwise}, Type::vector(),
+                   [&](const std::vector<ValueId>& a) { return activation(l.activation, b_.add(a[0], a[1])); });
+      }
+      return h;
+    } else {
+      throw Unsupported(arg.span, "applying a network to this argument type");
+    }
+    for (size_t k = first; k < net.layers.size(); ++k) H = dense_rows(H, net.layers[k]);
+    if (c.type.base == BaseKind::Vector) {
+      // Output width 1: the N x 1 result viewed as a vector.
+      ValueId n = b_.dim(H, 0);
+      Op view = Op::make(OpKind::View, {H, b_.const_i64(0), n});
+      ValueId v = b_.value(Type::vector());
+      view.results = {v};
+      b_.emit(std::move(view));
+      return v;
+    }
+    return H;
+  }
+
   // ---- calls ----
 
   ValueId call(const ast::Call& c) {
@@ -698,6 +835,11 @@ class FunctionLowerer {
       if (n == "negative_infinity") return real_const(-HUGE_VAL);
       if (n == "machine_precision") return real_const(2.220446049250313e-16);
       if (n == "target") return b_.load(target(c.span));
+    }
+    for (auto it = scopes_.rbegin(); it != scopes_.rend(); ++it) {
+      auto found = it->find(n);
+      if (found != it->end() && found->second.kind == Binding::Kind::Network)
+        return apply_network(found->second.network, c);
     }
     std::vector<ValueId> args;
     auto arg = [&](size_t k) {
@@ -914,6 +1056,29 @@ class FunctionLowerer {
 
   void tilde(const ast::Tilde& t) {
     if (t.truncated) throw Unsupported(t.span, "truncation T[,]");
+    if (t.lhs->type.base == BaseKind::Network || t.lhs->type.base == BaseKind::Layer) {
+      // A prior on every weight and bias: one map per tensor, scalar arguments broadcast.
+      std::string kernel = t.distribution + "_lpdf";
+      int flags = (propto_ ? 1 : 0) | 2;
+      std::vector<ValueId> scalars;
+      for (size_t k = 0; k < t.args.size(); ++k) {
+        scalars.push_back(to_real(expr(*t.args[k])));
+        if (depends_on_parameters(*t.args[k])) flags |= 1 << (k + 2);
+      }
+      for (ValueId w : network_tensors(*t.lhs)) {
+        std::vector<ValueId> inputs = {w};
+        std::vector<Broadcast> bc = {Broadcast::Elementwise};
+        for (ValueId s : scalars) {
+          inputs.push_back(s);
+          bc.push_back(Broadcast::Scalar);
+        }
+        ValueId lp = b_.map(true, {numel(w)}, inputs, bc, Type::f64(), [&](const std::vector<ValueId>& a) {
+          return b_.dist(kernel, a, flags, false)[0];
+        });
+        b_.accumulate(target(t.span), lp);
+      }
+      return;
+    }
     std::vector<const ast::Expr*> args = {t.lhs.get()};
     for (const auto& a : t.args) args.push_back(a.get());
     ValueId lp = log_density_term(t.distribution, args, propto_, t.span);
@@ -1054,6 +1219,11 @@ class FunctionLowerer {
 
 struct ParamInfo {
   const ast::VarDecl* decl = nullptr;
+  // A network tensor instead of a declared variable: layer `layer` (0-based), W or b.
+  const ast::NetworkDecl* network = nullptr;
+  size_t layer = 0;
+  bool bias = false;
+  std::string name;  // the reported name: the variable's, or "net.layer1.W"
   std::string constraint;  // "", lower, upper, lower_upper, offset_multiplier
   const ast::Expr* lower = nullptr;
   const ast::Expr* upper = nullptr;
@@ -1064,6 +1234,7 @@ struct ParamInfo {
 ParamInfo param_info(const ast::VarDecl& d) {
   ParamInfo p;
   p.decl = &d;
+  p.name = d.name;
   for (const auto& c : d.type.constraints) {
     if (c.key == "lower") p.lower = c.value.get();
     if (c.key == "upper") p.upper = c.value.get();
@@ -1120,7 +1291,25 @@ class ModelLowerer {
     layout_.name = name_;
     for (const auto& block : program_.blocks) {
       for (const auto& item : block.items) {
-        if (item->kind == StmtKind::NetworkDecl) throw Unsupported(item->span, "networks (mlp, dense)");
+        if (item->kind == StmtKind::NetworkDecl) {
+          const auto& n = static_cast<const ast::NetworkDecl&>(*item);
+          size_t layers = n.widths.size() - 1;
+          for (size_t k = 0; k < layers; ++k) {
+            for (bool bias : {false, true}) {
+              ParamInfo p;
+              p.network = &n;
+              p.layer = k;
+              p.bias = bias;
+              p.name = n.name + ".layer" + std::to_string(k + 1) + (bias ? ".b" : ".W");
+              params_.push_back(p);
+              VariableLayout v;
+              v.name = p.name;
+              v.elem_rank = bias ? 1 : 2;
+              layout_.parameters.push_back(v);
+            }
+          }
+          continue;
+        }
         if (item->kind != StmtKind::VarDecl) continue;
         const auto& d = static_cast<const ast::VarDecl&>(*item);
         switch (block.kind) {
@@ -1272,6 +1461,14 @@ class ModelLowerer {
   }
 
   // Unconstrained size of a parameter and its dims.
+  std::pair<ValueId, std::vector<ValueId>> param_shape(FunctionLowerer& fl, const ParamInfo& p) {
+    if (!p.network) return param_shape(fl, *p.decl);
+    Builder& b = fl.builder();
+    ValueId out = fl.expr(*p.network->widths[p.layer + 1]);
+    if (p.bias) return {out, {out}};
+    ValueId in = fl.expr(*p.network->widths[p.layer]);
+    return {b.mul(out, in), {out, in}};
+  }
   std::pair<ValueId, std::vector<ValueId>> param_shape(FunctionLowerer& fl, const ast::VarDecl& d) {
     std::vector<ValueId> dims = fl.declared_dims(d);
     Builder& b = fl.builder();
@@ -1288,7 +1485,7 @@ class ModelLowerer {
     Builder& b = fl.builder();
     std::vector<ValueId> numbers;
     for (const ParamInfo& p : params_) {
-      auto [size, dims] = param_shape(fl, *p.decl);
+      auto [size, dims] = param_shape(fl, p);
       numbers.push_back(size);
       numbers.insert(numbers.end(), dims.begin(), dims.end());
     }
@@ -1308,29 +1505,62 @@ class ModelLowerer {
   }
 
   // Reads every parameter from theta (constraining it); adds log-Jacobians to `target` when
-  // `jacobian` (an i64 value) is non-zero; binds the constrained values.
-  void read_parameters(FunctionLowerer& fl, ValueId theta, ValueId jacobian, ValueId target) {
+  // `jacobian` (an i64 value) is non-zero; binds the constrained values (networks by name).
+  // Returns the constrained values in parameter order.
+  std::vector<ValueId> read_parameters(FunctionLowerer& fl, ValueId theta, ValueId jacobian, ValueId target) {
     Builder& b = fl.builder();
     ValueId offset = b.const_i64(0);
-    for (const ParamInfo& p : params_) {
-      const ast::VarDecl& d = *p.decl;
-      auto [size, dims] = param_shape(fl, d);
-      ast::Type at = FunctionLowerer::declared_type(d);
-      Type t = ir_type(at);
+    std::vector<ValueId> values;
+    NetworkValue net;
+    for (size_t k = 0; k < params_.size(); ++k) {
+      const ParamInfo& p = params_[k];
+      auto [size, dims] = param_shape(fl, p);
+      Type t = p.network ? (p.bias ? Type::vector() : Type::matrix()) : ir_type(FunctionLowerer::declared_type(*p.decl));
       ValueId u;
       if (t.rank() == 0) {
         u = b.extract(theta, {offset}, Type::f64());
       } else {
         Op view = Op::make(OpKind::View, {theta, offset});
         view.operands.insert(view.operands.end(), dims.begin(), dims.end());
-        u = b.value(t, d.name + "_unc");
+        u = b.value(t, p.name);
         view.results = {u};
         b.emit(std::move(view));
       }
       offset = b.add(offset, size);
+      if (p.network) {
+        if (p.layer == 0 && !p.bias) net = NetworkValue{};
+        if (!p.bias) {
+          net.layers.push_back({});
+          net.layers.back().W = u;
+          net.layers.back().activation = activation_of(*p.network, p.layer);
+          const ast::Expr& w0 = *p.network->widths[0];
+          net.input_width_one = w0.kind == ExprKind::IntLit && static_cast<const ast::IntLit&>(w0).value == 1;
+        } else {
+          net.layers.back().b = u;
+        }
+        if (p.bias && p.layer + 2 == p.network->widths.size()) fl.bind_network(p.network->name, net);
+        values.push_back(u);
+        continue;
+      }
       ValueId x = constrain(fl, p, u, jacobian, target);
-      fl.bind_value(d.name, x, at);
+      fl.bind_value(p.decl->name, x, FunctionLowerer::declared_type(*p.decl));
+      values.push_back(x);
     }
+    return values;
+  }
+
+  // The activation of a layer: the semantic stage's per-layer list, or Halo's defaulting rule
+  // (docs/language.md): k == L one per layer; k == 1 every hidden layer; k == L - 1 the hidden
+  // layers; the output layer identity otherwise.
+  static std::string activation_of(const ast::NetworkDecl& n, size_t layer) {
+    size_t layers = n.widths.size() - 1;
+    if (n.layer_activations.size() == layers) return n.layer_activations[layer];
+    size_t k = n.activations.size();
+    if (k == layers) return n.activations[layer].name;
+    bool output = layer + 1 == layers;
+    if (k == 1 && !output) return n.activations[0].name;
+    if (k + 1 == layers && !output) return n.activations[layer].name;
+    return "identity";
   }
 
   // Bounds as scalars (container bounds are not supported yet).
@@ -1483,9 +1713,7 @@ class ModelLowerer {
     Builder& b = fl.builder();
     ValueId theta = b.param(0, Type::vector(), "theta");
     bind_inputs(fl, f, 1, true);
-    read_parameters(fl, theta, kNoValue, kNoValue);
-    std::vector<ValueId> params;
-    for (const ParamInfo& p : params_) params.push_back(fl.expr(variable_expr(*p.decl)));
+    std::vector<ValueId> params = read_parameters(fl, theta, kNoValue, kNoValue);
     transformed_parameters(fl);
     std::vector<ValueId> tps;
     for (const ast::VarDecl* d : tparams_) tps.push_back(fl.expr(variable_expr(*d)));
@@ -1509,7 +1737,7 @@ class ModelLowerer {
     std::vector<std::pair<ValueId, std::vector<ValueId>>> shapes;
     ValueId total = b.const_i64(0);
     for (const ParamInfo& p : params_) {
-      shapes.push_back(param_shape(fl, *p.decl));
+      shapes.push_back(param_shape(fl, p));
       total = b.add(total, shapes.back().first);
     }
     Op check = Op::make(OpKind::Check, {b.dim(flat, 0), total});
@@ -1521,20 +1749,26 @@ class ModelLowerer {
     for (size_t k = 0; k < params_.size(); ++k) {
       const ParamInfo& p = params_[k];
       auto& [size, dims] = shapes[k];
-      ast::Type at = FunctionLowerer::declared_type(*p.decl);
-      Type t = ir_type(at);
+      ast::Type at;
+      Type t;
+      if (p.network) {
+        t = p.bias ? Type::vector() : Type::matrix();
+      } else {
+        at = FunctionLowerer::declared_type(*p.decl);
+        t = ir_type(at);
+      }
       ValueId x;
       if (t.rank() == 0) {
         x = b.extract(flat, {offset}, Type::f64());
       } else {
         Op view = Op::make(OpKind::View, {flat, offset});
         view.operands.insert(view.operands.end(), dims.begin(), dims.end());
-        x = b.value(t, p.decl->name);
+        x = b.value(t, p.name);
         view.results = {x};
         b.emit(std::move(view));
       }
       // Bind the constrained value first: later bounds may depend on it.
-      fl.bind_value(p.decl->name, x, at);
+      if (!p.network) fl.bind_value(p.decl->name, x, at);
       ValueId u = unconstrain(fl, p, x);
       if (t.rank() == 0) b.emit(Op::make(OpKind::StoreElem, {theta, offset, u}));
       else b.emit(Op::make(OpKind::AccumulateView, {theta, offset, u}));
@@ -1555,7 +1789,7 @@ class ModelLowerer {
       s.push_back(p.offset ? bound_value(fl, p.offset) : b.const_f64(0.0));
       s.push_back(p.multiplier ? bound_value(fl, p.multiplier) : b.const_f64(1.0));
     }
-    const std::string& name = p.decl->name;
+    const std::string& name = p.name;
     auto one = [&](ValueId v, const std::vector<ValueId>& sc) -> ValueId {
       auto require = [&](ValueId ok, const std::string& what) {
         Op check = Op::make(OpKind::Check, {ok});
