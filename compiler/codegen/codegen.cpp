@@ -308,6 +308,19 @@ class FunctionLowering {
       case OpKind::Accumulate: accumulate(o); break;
       case OpKind::AccumulateElem: accumulate_elem(o); break;
       case OpKind::CallGrad: call_grad(o); break;
+      case OpKind::CallRng: {
+        std::vector<llvm::Type*> types;
+        std::vector<llvm::Value*> args;
+        for (size_t k = 0; k + 1 < o.operands.size(); ++k) {
+          types.push_back(elem_type(o.operands[k]));
+          args.push_back(scalar(o.operands[k]));
+        }
+        types.push_back(b_.getPtrTy());
+        args.push_back(b_.CreateIntToPtr(scalar(o.operands.back()), b_.getPtrTy()));
+        auto callee = m_.getOrInsertFunction("halo_" + o.name, llvm::FunctionType::get(elem_type(o.results[0]), types, false));
+        set(o.results[0], b_.CreateCall(callee, args));
+        break;
+      }
       case OpKind::Push: push(o); break;
       case OpKind::Pop: pop(o); break;
       case OpKind::For: for_loop(o); break;

@@ -44,6 +44,7 @@ const char* op_name(OpKind k) {
     case OpKind::Call: return "call";
     case OpKind::Dist: return "dist";
     case OpKind::CallGrad: return "call_grad";
+    case OpKind::CallRng: return "call_rng";
     case OpKind::Dim: return "dim";
     case OpKind::Alloc: return "alloc";
     case OpKind::Extract: return "extract";
@@ -186,6 +187,7 @@ class Printer {
       case OpKind::Cmp: out_ << "." << pred_name(o.pred); break;
       case OpKind::Call:
       case OpKind::CallGrad:
+      case OpKind::CallRng:
       case OpKind::Kernel: out_ << " @" << o.name; break;
       case OpKind::For:
         if (o.i) out_ << ".down";

@@ -67,6 +67,8 @@ enum class OpKind : uint8_t {
   Dist,      // attr name, attr flags: halo_<name>(args..., flags, double* d) -> f64, the
              // log density of one element; extra results receive the partials (one per f64
              // argument, in order)
+  CallRng,   // attr name: halo_<name>(args..., halo_rng* rng) -> f64 or i64; the last operand is
+             // the rng handle (an i64 holding the address the caller passed)
   CallGrad,  // attr name: halo_<name>_grad(args..., result, double* d...) -> one partial per
              // f64 argument (the derivative of the Call op with that name)
 

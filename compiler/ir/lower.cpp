@@ -117,6 +117,7 @@ class FunctionLowerer {
     scopes_.back()[name] = Binding{Binding::Kind::Ref, ref, t, {}};
   }
   void set_target(ValueId target) { target_ = target; }
+  void set_rng(ValueId rng) { rng_ = rng; }
   void bind_network(const std::string& name, NetworkValue net) {
     Binding bnd;
     bnd.kind = Binding::Kind::Network;
@@ -908,6 +909,7 @@ class FunctionLowerer {
       ValueId x = to_real(arg(0));
       return b_.emit1(OpKind::Select, {b_.cmp(CmpPred::Lt, x, b_.const_f64(0.0)), b_.const_f64(0.0), b_.const_f64(1.0)}, Type::f64());
     }
+    if (n.size() > 4 && n.compare(n.size() - 4, 4, "_rng") == 0) return rng_call(c);
     const std::string suffixes[] = {"_lpdf", "_lupdf", "_lpmf", "_lupmf"};
     for (const std::string& suffix : suffixes) {
       if (n.size() > suffix.size() && n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0) {
@@ -919,6 +921,53 @@ class FunctionLowerer {
       }
     }
     throw Unsupported(c.span, "the function '" + n + "' with these arguments");
+  }
+
+  // family_rng(args...): one draw, or one per element when an argument is a container (Stan's
+  // vectorised RNGs return an array).
+  ValueId rng_call(const ast::Call& c) {
+    if (rng_ == kNoValue) throw Unsupported(c.span, "random numbers outside transformed data and generated quantities");
+    bool discrete = c.type.base == BaseKind::Int;
+    Type scalar_result = discrete ? Type::i64() : Type::f64();
+    std::vector<ValueId> args;
+    bool any_container = false;
+    for (const auto& a : c.args) {
+      args.push_back(expr(*a));
+      any_container = any_container || f_.type_of(args.back()).rank() > 0;
+    }
+    auto draw = [&](std::vector<ValueId> xs) {
+      for (size_t k = 0; k < xs.size(); ++k)
+        if (c.args[k]->type.base != BaseKind::Int) xs[k] = to_real(xs[k]);
+      xs.push_back(rng_);
+      ValueId r = b_.value(scalar_result);
+      Op op = Op::make(OpKind::CallRng, xs, {r});
+      op.name = c.name;
+      b_.emit(std::move(op));
+      return r;
+    };
+    if (!any_container) return draw(args);
+    std::vector<Broadcast> bc;
+    ValueId shape = kNoValue;
+    for (ValueId a : args) {
+      bool container = f_.type_of(a).rank() > 0;
+      bc.push_back(container ? Broadcast::Elementwise : Broadcast::Scalar);
+      if (container) {
+        if (shape == kNoValue) shape = a;
+        else size_check(shape, a, c.span);
+      }
+    }
+    std::vector<ValueId> inputs = args;
+    inputs.push_back(rng_);
+    bc.push_back(Broadcast::Scalar);
+    Type result = ir_type(c.type);
+    return b_.map(false, {numel(shape)}, inputs, bc, result, [&](const std::vector<ValueId>& a) {
+      std::vector<ValueId> xs(a.begin(), a.end() - 1);
+      ValueId saved = rng_;
+      rng_ = a.back();
+      ValueId r = draw(xs);
+      rng_ = saved;
+      return r;
+    });
   }
 
   // max / min / log_sum_exp of a container, as a loop (the stdlib's container kernels will
@@ -1209,6 +1258,7 @@ class FunctionLowerer {
   Builder b_;
   bool propto_;
   ValueId target_ = kNoValue;
+  ValueId rng_ = kNoValue;
   std::vector<std::map<std::string, Binding>> scopes_{1};
   std::set<std::string> assigned_names_;
   int line_ = 0;
@@ -1265,6 +1315,7 @@ class ModelLowerer {
       out.module.functions.push_back(log_density_function(true));
       out.module.functions.push_back(constrain_function());
       out.module.functions.push_back(unconstrain_function());
+      out.module.functions.push_back(generated_quantities_function());
       return out;
     } catch (const Unsupported& u) {
       auto& d = diags_.error(u.span, std::string("not supported by the back end yet: ") + u.what());
@@ -1340,7 +1391,9 @@ class ModelLowerer {
             layout_.transformed_parameters.push_back(layout_of(d, ""));
             break;
           case ast::BlockKind::GeneratedQuantities:
-            throw Unsupported(d.span, "generated quantities");
+            gqs_.push_back(&d);
+            layout_.generated_quantities.push_back(layout_of(d, ""));
+            break;
           default: break;
         }
       }
@@ -1490,6 +1543,10 @@ class ModelLowerer {
       numbers.insert(numbers.end(), dims.begin(), dims.end());
     }
     for (const ast::VarDecl* d : tparams_) {
+      std::vector<ValueId> dims = fl.declared_dims(*d);
+      numbers.insert(numbers.end(), dims.begin(), dims.end());
+    }
+    for (const ast::VarDecl* d : gqs_) {
       std::vector<ValueId> dims = fl.declared_dims(*d);
       numbers.insert(numbers.end(), dims.begin(), dims.end());
     }
@@ -1723,6 +1780,34 @@ class ModelLowerer {
     return f;
   }
 
+  Function generated_quantities_function() {
+    Function f;
+    f.name = "generated_quantities";
+    f.role = FunctionRole::GeneratedQuantities;
+    f.param_types = {Type::vector(), Type::i64()};
+    f.result_types = {Type::vector()};
+    FunctionLowerer fl(f, false);
+    Builder& b = fl.builder();
+    ValueId theta = b.param(0, Type::vector(), "theta");
+    ValueId rng = b.param(1, Type::i64(), "rng");
+    fl.set_rng(rng);
+    bind_inputs(fl, f, 2, true);
+    read_parameters(fl, theta, kNoValue, kNoValue);
+    transformed_parameters(fl);
+    std::vector<ValueId> gq;
+    if (const auto* block_gq = block(ast::BlockKind::GeneratedQuantities)) {
+      fl.scan_assignments(block_gq->items);
+      for (const auto& s : block_gq->items) fl.stmt(*s);
+      for (const ast::VarDecl* d : gqs_) {
+        ValueId v = fl.expr(variable_expr(*d));
+        check_constraints(fl, *d, v, "generated quantity");
+        gq.push_back(v);
+      }
+    }
+    b.ret({flatten(fl, gq)});
+    return f;
+  }
+
   Function unconstrain_function() {
     Function f;
     f.name = "unconstrain";
@@ -1845,7 +1930,7 @@ class ModelLowerer {
   std::string name_;
   Diagnostics& diags_;
   ModelLayout layout_;
-  std::vector<const ast::VarDecl*> data_, tdata_, tparams_;
+  std::vector<const ast::VarDecl*> data_, tdata_, tparams_, gqs_;
   std::vector<ParamInfo> params_;
   std::vector<std::unique_ptr<ast::Expr>> owned_;
 };

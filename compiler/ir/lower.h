@@ -40,6 +40,8 @@ struct ModelLayout {
 //   log_density_propto(...) -> f64                                  (propto = true)
 //   constrain(theta, data..., tdata...) -> (params vec, tparams vec) flattened, Stan order
 //   unconstrain(params vec, data..., tdata...) -> (theta vec)
+//   generated_quantities(theta, rng, data..., tdata...) -> (gq vec)  flattened, Stan order;
+//                                          rng: the address of a halo_rng (stdlib) as an i64
 struct LoweredModel {
   Module module;
   ModelLayout layout;
