@@ -1752,9 +1752,26 @@ class ModelLowerer {
     for (size_t k = 0; k < values.size(); ++k) {
       ValueId v = values[k];
       const Type& t = b.function().type_of(v);
-      if (t.array_rank > 0) throw Unsupported(Span{}, "arrays among the reported parameters (Stan's output order)");
-      if (t.rank() == 0) b.emit(Op::make(OpKind::StoreElem, {out, offset, fl.to_real(v)}));
-      else b.emit(Op::make(OpKind::AccumulateView, {out, offset, v}));
+      if (t.rank() == 0) {
+        b.emit(Op::make(OpKind::StoreElem, {out, offset, fl.to_real(v)}));
+      } else if (t.array_rank == 0 || (t.array_rank == 1 && t.elem_rank == 0)) {
+        // Same order internally and in Stan's output.
+        ValueId real = t.elem == Elem::F64 ? v : b.map(false, {sizes[k]}, {v}, {Broadcast::Elementwise}, Type{Elem::F64, t.array_rank, t.elem_rank, t.row, false},
+                                                       [&](const std::vector<ValueId>& a) { return fl.to_real(a[0]); });
+        b.emit(Op::make(OpKind::AccumulateView, {out, offset, real}));
+      } else if (t.array_rank == 1 && t.elem_rank == 1) {
+        // array[N] vector[K]: Stan's order puts the array index fastest (a.1.1, a.2.1, ...).
+        ValueId n = b.dim(v, 0), len = b.dim(v, 1);
+        ValueId base = offset;
+        b.for_range(b.const_i64(0), b.sub(n, b.const_i64(1)), [&](ValueId i) {
+          b.for_range(b.const_i64(0), b.sub(len, b.const_i64(1)), [&](ValueId j) {
+            ValueId x = fl.to_real(b.extract(v, {i, j}, t.elem == Elem::F64 ? Type::f64() : Type::i64()));
+            b.emit(Op::make(OpKind::StoreElem, {out, b.add(base, b.add(i, b.mul(j, n))), x}));
+          });
+        });
+      } else {
+        throw Unsupported(Span{}, "multi-dimensional arrays among the reported values (Stan's output order)");
+      }
       offset = b.add(offset, sizes[k]);
     }
     return b.load(out);
