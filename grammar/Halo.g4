@@ -65,7 +65,8 @@ constraintExpr
     : postfixExpr                                                     # CPostfix
     | <assoc=right> constraintExpr op=('^' | '.^') constraintExpr     # CPow
     | op=('-' | '!' | '+') constraintExpr                             # CUnary
-    | constraintExpr op=('*' | '/' | '%' | '\\' | '.*' | './' | '%/%') constraintExpr # CMul
+    | constraintExpr op=('\\' | '%/%') constraintExpr                 # CLeftDiv
+    | constraintExpr op=('*' | '/' | '%' | '.*' | './') constraintExpr # CMul
     | constraintExpr op=('+' | '-') constraintExpr                    # CAdd
     ;
 
@@ -104,12 +105,14 @@ truncation : identifier '[' lo=expr? ',' hi=expr? ']' ;
 
 printable : STRING | expr ;
 
-// ---- expressions, highest precedence first (Stan's table) ----
+// ---- expressions, highest precedence first (Stan's table; stanc3's parser.mly puts `\` and
+// `%/%` one level above `*`, `/`, `%`, `.*`, `./`, so `2 * M \ v` is `2 * (M \ v)`) ----
 expr
     : postfixExpr                                                    # Postfix
     | <assoc=right> expr op=('^' | '.^') expr                        # Pow
     | op=('-' | '!' | '+') expr                                      # Unary
-    | expr op=('*' | '/' | '%' | '\\' | '.*' | './' | '%/%') expr    # Mul
+    | expr op=('\\' | '%/%') expr                                    # LeftDiv
+    | expr op=('*' | '/' | '%' | '.*' | './') expr                   # Mul
     | expr op=('+' | '-') expr                                       # Add
     | expr op=('<' | '<=' | '>' | '>=') expr                         # Compare
     | expr op=('==' | '!=') expr                                     # Equality
@@ -128,7 +131,7 @@ postfixExpr
 primary
     : INT_LITERAL                                                    # IntLit
     | REAL_LITERAL                                                   # RealLit
-    | identifier '(' (expr '|' exprList?)? ')'                       # CondCall
+    | identifier '(' expr '|' exprList? ')'                          # CondCall
     | identifier '(' exprList? ')'                                   # Call
     | identifier                                                     # Variable
     | '(' expr ')'                                                   # Paren
@@ -141,7 +144,7 @@ exprList : expr (',' expr)* ;
 // One index per dimension; each is a single index, a range, or empty (all).
 indexList : index (',' index)* ;
 index
-    : expr? ':' expr?                                                # RangeIndex
+    : lo=expr? ':' hi=expr?                                          # RangeIndex
     | expr                                                           # SingleIndex
     |                                                                # AllIndex
     ;
