@@ -117,7 +117,8 @@ TEST_CASE("Stan's regularisation of the metric estimate") {
 TEST_CASE("metric windows for Stan's default buffers") {
   // num_warmup = 1000: 75 step-size-only iterations, windows of 25, 50, 100, 200 and a last one
   // stretched to 500, then 50 more: the metric changes after iterations 100, 150, 250, 450, 950.
-  CHECK(metric_window_ends(make_window_schedule(1000)) == std::vector<int>{100, 150, 250, 450, 950});
+  CHECK(metric_window_ends(make_window_schedule(1000)) ==
+        std::vector<int>{100, 150, 250, 450, 950});
   CHECK(metric_window_ends(make_window_schedule(2000)) ==
         std::vector<int>{100, 150, 250, 450, 850, 1950});
   CHECK(metric_window_ends(make_window_schedule(500)) == std::vector<int>{100, 150, 250, 450});
