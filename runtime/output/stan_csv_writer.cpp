@@ -540,4 +540,32 @@ void write_variational_csv(const std::string& path, const VariationalRunInfo& in
   write_file_atomically(path, text);
 }
 
+void write_metric_json(const std::string& path, double step_size, const std::string& metric_type,
+                       const std::vector<double>& inv_metric) {
+  auto number = [](double x) {
+    if (std::isnan(x)) return std::string("\"NaN\"");
+    if (std::isinf(x)) return std::string(x > 0 ? "\"Inf\"" : "\"-Inf\"");
+    return format_value(x, 17);
+  };
+  auto list = [&](const double* v, size_t n) {
+    std::string t = "[";
+    for (size_t i = 0; i < n; ++i) t += (i ? ", " : "") + number(v[i]);
+    return t + "]";
+  };
+  std::string text = "{\n  \"stepsize\": " + number(step_size) + ",\n  \"metric_type\": \"" +
+                     metric_type + "\",\n  \"inv_metric\": ";
+  if (metric_type == "dense_e") {
+    size_t n = static_cast<size_t>(std::lround(std::sqrt(static_cast<double>(inv_metric.size()))));
+    if (n * n != inv_metric.size())
+      throw OutputError("a dense inverse metric needs n x n values, got " + std::to_string(inv_metric.size()));
+    text += "[";
+    for (size_t r = 0; r < n; ++r) text += std::string(r ? ",\n    " : "\n    ") + list(inv_metric.data() + r * n, n);
+    text += "\n  ]";
+  } else {
+    text += list(inv_metric.data(), inv_metric.size());
+  }
+  text += "\n}\n";
+  write_file_atomically(path, text);
+}
+
 }  // namespace halo::output

@@ -216,4 +216,11 @@ void write_variational_csv(const std::string& path, const VariationalRunInfo& in
                            const std::vector<double>& mean,
                            const std::vector<VariationalDraw>& draws);
 
+// The adapted metric as CmdStan's `save_metric=1` writes it, and as `metric_file=` reads it:
+// {"stepsize": x, "metric_type": "diag_e", "inv_metric": [...]} (a matrix of rows for dense_e),
+// values with 17 significant digits so that a rerun gets the same doubles. Atomic like the
+// writers above.
+void write_metric_json(const std::string& path, double step_size, const std::string& metric_type,
+                       const std::vector<double>& inv_metric);
+
 }  // namespace halo::output

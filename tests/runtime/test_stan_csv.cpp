@@ -19,6 +19,9 @@
 #include "output/stan_csv_reader.h"
 #include "output/stan_csv_writer.h"
 #include "output/summary.h"
+#ifdef HALO_TEST_HAVE_DATA
+#include "data/cmdstan_json.h"
+#endif
 
 using namespace halo::output;
 
@@ -539,4 +542,24 @@ TEST_CASE("summary of written chains: table, diagnostics, warnings in plain word
     CHECK(table.find(expected) != std::string::npos);
   }
   CHECK_THROWS_AS(summarize_run({chains[0], read_stan_csv(scratch("optimize.csv"))}), OutputError);
+}
+
+TEST_CASE("stan csv: the adapted metric as CmdStan's metric JSON") {
+  std::string diag = scratch("metric_diag.json");
+  write_metric_json(diag, 0.787025, "diag_e", {0.1 + 0.2, 1e-300, 2});
+  std::string dt = slurp(diag);
+  CHECK(dt == "{\n  \"stepsize\": 0.78702499999999997,\n  \"metric_type\": \"diag_e\",\n"
+              "  \"inv_metric\": [0.30000000000000004, 1e-300, 2]\n}\n");
+  std::string dense = scratch("metric_dense.json");
+  write_metric_json(dense, 0.5, "dense_e", {2, 0.5, 0.5, 3});
+  CHECK(slurp(dense).find("\"inv_metric\": [\n    [2, 0.5],\n    [0.5, 3]\n  ]") != std::string::npos);
+  CHECK_THROWS_AS(write_metric_json(dense, 0.5, "dense_e", {1, 2, 3}), OutputError);
+#ifdef HALO_TEST_HAVE_DATA
+  // Read back exactly by the data reader (a metric file is CmdStan JSON).
+  halo::DataSet d = halo::load_cmdstan_json(diag);
+  CHECK(d.get("inv_metric").values == std::vector<double>{0.1 + 0.2, 1e-300, 2});
+  CHECK(d.get("stepsize").values[0] == 0.787025);
+  halo::DataSet m = halo::load_cmdstan_json(dense);
+  CHECK(m.get("inv_metric").dims == std::vector<size_t>{2, 2});
+#endif
 }
