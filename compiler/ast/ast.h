@@ -55,6 +55,7 @@ const char* to_string(Origin o);
 
 struct Expr;
 using ExprPtr = std::unique_ptr<Expr>;
+struct FunctionDef;
 
 struct Expr {
   ExprKind kind;
@@ -92,6 +93,7 @@ struct Call : Expr {
   bool has_bar = false;  // written f(a | b, c): args[0] is the variate
   int signature = -1;    // semantic: index into the signature table (see semantic/signatures.h)
   std::string resolved;  // semantic: the chosen signature as text, for dumps
+  const FunctionDef* user_function = nullptr;  // semantic: the user-defined function called
   Call(Span s) : Expr(ExprKind::Call, s) {}
 };
 
@@ -252,6 +254,7 @@ struct Tilde : Stmt {
   ExprPtr truncation_lo, truncation_hi;  // each optional
   int signature = -1;  // semantic: the `<distribution>_lpdf/_lpmf` signature used
   std::string resolved;  // semantic: the chosen signature as text, for dumps
+  const FunctionDef* user_function = nullptr;  // semantic: a user-defined _lpdf/_lpmf used
   Tilde(Span s) : Stmt(StmtKind::Tilde, s) {}
 };
 
