@@ -184,9 +184,11 @@ int compile_model(const ast::Program& program, const CompileOptions& options, Di
   }
   std::vector<std::string> inputs = {object_path};
 #ifdef HALO_RUNTIME_ARCHIVE
-  inputs.push_back(HALO_RUNTIME_ARCHIVE);
-  inputs.push_back("-L" HALO_GCC_LIB_DIR);
-  for (const char* lib : {"-lsimdjson", "-lstdc++", "-lgcc_s"}) inputs.push_back(lib);
+  if (options.link_runtime) {
+    inputs.push_back(HALO_RUNTIME_ARCHIVE);
+    inputs.push_back("-L" HALO_GCC_LIB_DIR);
+    for (const char* lib : {"-lsimdjson", "-lstdc++", "-lgcc_s"}) inputs.push_back(lib);
+  }
 #endif
   bool linked = codegen::link_shared_library(inputs, options.output, error);
   std::remove(object_path.c_str());

@@ -13,6 +13,9 @@ struct CompileOptions {
   std::string dump;         // "", "ir", "grad-ir", "llvm", "asm": print that stage and stop
   int opt_level = 3;
   std::string target_cpu;   // empty: the host
+  // Link the model runtime (the BridgeStan API) into the library. Tests that call the
+  // generated entry points directly with their own workspace turn it off.
+  bool link_runtime = true;
 };
 
 // Returns the process exit code: 0 success, 1 diagnostics (reported into `diags`), 2 internal

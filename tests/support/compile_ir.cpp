@@ -116,6 +116,29 @@ double halo_exp(double x) { return std::exp(x); }
 void halo_exp_grad(double, double result, double* d) { *d = result; }
 double halo_log(double x) { return std::log(x); }
 void halo_log_grad(double x, double, double* d) { *d = 1.0 / x; }
+double halo_sqrt(double x) { return std::sqrt(x); }
+void halo_sqrt_grad(double, double r, double* d) { *d = 0.5 / r; }
+double halo_fabs(double x) { return std::fabs(x); }
+void halo_fabs_grad(double x, double, double* d) { *d = x < 0 ? -1.0 : 1.0; }
+double halo_inv_logit(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+void halo_inv_logit_grad(double, double r, double* d) { *d = r * (1 - r); }
+double halo_log_inv_logit(double x) { return -std::log1p(std::exp(-x)); }
+void halo_log_inv_logit_grad(double x, double, double* d) { *d = 1.0 / (1.0 + std::exp(x)); }
+double halo_log1m_inv_logit(double x) { return -std::log1p(std::exp(x)); }
+void halo_log1m_inv_logit_grad(double x, double, double* d) { *d = -1.0 / (1.0 + std::exp(-x)); }
+double halo_logit(double x) { return std::log(x / (1 - x)); }
+void halo_logit_grad(double x, double, double* d) { *d = 1.0 / (x * (1 - x)); }
+// cauchy_lpdf(y | mu, sigma) with partials; flags bit 0 = drop constants.
+double halo_cauchy_lpdf(double y, double mu, double sigma, int flags, double* d) {
+  double z = (y - mu) / sigma;
+  double q = 1 + z * z;
+  d[0] = -2 * z / (sigma * q);
+  d[1] = -d[0];
+  d[2] = (z * z - 1) / (sigma * q);
+  double lp = -std::log(sigma) - std::log(q);
+  if (!(flags & 1)) lp -= std::log(M_PI);
+  return lp;
+}
 // normal_lpdf(y | mu, sigma) with partials; flags bit 0 = drop constants.
 double halo_normal_lpdf(double y, double mu, double sigma, int flags, double* d) {
   double z = (y - mu) / sigma;
