@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "ir/builder.h"
+#include "semantic/signatures.h"
 
 namespace halo::ir {
 
@@ -917,7 +918,7 @@ class FunctionLowerer {
         bool drop = suffix == "_lupdf" || suffix == "_lupmf";
         std::vector<const ast::Expr*> dargs;
         for (const auto& a : c.args) dargs.push_back(a.get());
-        return log_density_term(family, dargs, drop && propto_, c.span);
+        return log_density_term(family, dargs, drop && propto_, c.span, c.signature);
       }
     }
     throw Unsupported(c.span, "the function '" + n + "' with these arguments");
@@ -1011,9 +1012,21 @@ class FunctionLowerer {
   // A log density term `family(variate | args)` summed over its elements, vectorised with
   // broadcasting like Stan's, in one fused map when any argument is a container.
   ValueId log_density_term(const std::string& family, const std::vector<const ast::Expr*>& args,
-                           bool propto, Span span) {
+                           bool propto, Span span, int signature) {
     bool discrete = !args.empty() && (args[0]->type.base == BaseKind::Int);
     std::string kernel = family + (discrete ? "_lpmf" : "_lpdf");
+    // Which kernel arguments are ints (the rest are doubles), from the signature table.
+    std::vector<bool> int_arg(args.size(), false);
+    if (signature >= 0) {
+      const semantic::Signature& sig = semantic::signature(signature);
+      for (size_t k = 0; k < args.size() && k < sig.params.size(); ++k) {
+        const semantic::ParamSpec& p = sig.params[k];
+        int_arg[k] = p.cls == semantic::ParamClass::Ints ||
+                     (p.cls == semantic::ParamClass::Type && p.base == BaseKind::Int);
+      }
+    } else if (discrete) {
+      int_arg[0] = true;
+    }
     int flags = propto ? 1 : 0;
     for (size_t k = 0; k < args.size(); ++k)
       if (depends_on_parameters(*args[k])) flags |= 1 << (k + 1);
@@ -1021,7 +1034,10 @@ class FunctionLowerer {
     for (const ast::Expr* a : args) any_container = any_container || is_container(a->type);
     if (!any_container) {
       std::vector<ValueId> xs;
-      for (const ast::Expr* a : args) xs.push_back(scalar_arg(expr(*a), *a));
+      for (size_t k = 0; k < args.size(); ++k) {
+        ValueId v = expr(*args[k]);
+        xs.push_back(int_arg[k] ? v : to_real(v));
+      }
       return b_.dist(kernel, xs, flags, false)[0];
     }
     std::vector<ValueId> leaves;
@@ -1037,9 +1053,9 @@ class FunctionLowerer {
     ValueId n = numel(shape);
     return b_.map(true, {n}, leaves, bc, Type::f64(), [&](const std::vector<ValueId>& a) {
       std::vector<ValueId> xs;
-      for (const ast::Expr* e : args) {
-        bool want_real = e->type.base != BaseKind::Int;
-        xs.push_back(element(*e, a, leaf_index, want_real));
+      for (size_t k = 0; k < args.size(); ++k) {
+        ValueId v = element(*args[k], a, leaf_index, !int_arg[k]);
+        xs.push_back(int_arg[k] ? v : to_real(v));
       }
       return b_.dist(kernel, xs, flags, false)[0];
     });
@@ -1130,7 +1146,7 @@ class FunctionLowerer {
     }
     std::vector<const ast::Expr*> args = {t.lhs.get()};
     for (const auto& a : t.args) args.push_back(a.get());
-    ValueId lp = log_density_term(t.distribution, args, propto_, t.span);
+    ValueId lp = log_density_term(t.distribution, args, propto_, t.span, t.signature);
     b_.accumulate(target(t.span), lp);
   }
 
@@ -1426,7 +1442,7 @@ class ModelLowerer {
       if (c.key != "lower" && c.key != "upper") continue;
       if (is_container(c.value->type)) throw Unsupported(c.value->span, "container bounds");
       bool lower = c.key == "lower";
-      const Type& t = b.function().type_of(v);
+      const Type t = b.function().type_of(v);  // a copy: emitting ops grows the value table
       ValueId bound = fl.expr(*c.value);
       std::string bound_text = source_text(*c.value);
       auto one = [&](ValueId x) {
@@ -1741,7 +1757,7 @@ class ModelLowerer {
     ValueId total = b.const_i64(0);
     std::vector<ValueId> sizes;
     for (ValueId v : values) {
-      const Type& t = b.function().type_of(v);
+      const Type t = b.function().type_of(v);  // a copy: emitting ops grows the value table
       ValueId n = b.const_i64(1);
       for (int k = 0; k < t.rank(); ++k) n = b.mul(n, b.dim(v, k));
       sizes.push_back(n);
@@ -1751,7 +1767,7 @@ class ModelLowerer {
     ValueId offset = b.const_i64(0);
     for (size_t k = 0; k < values.size(); ++k) {
       ValueId v = values[k];
-      const Type& t = b.function().type_of(v);
+      const Type t = b.function().type_of(v);  // a copy: emitting ops grows the value table
       if (t.rank() == 0) {
         b.emit(Op::make(OpKind::StoreElem, {out, offset, fl.to_real(v)}));
       } else if (t.array_rank == 0 || (t.array_rank == 1 && t.elem_rank == 0)) {
