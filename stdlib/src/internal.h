@@ -1,0 +1,185 @@
+// Internal helpers shared by the stdlib's translation units (not part of the public header).
+//
+// Every .cpp of the stdlib includes this file first: it fixes Boost.Math's configuration
+// before any Boost header is seen. All error policies are `ignore_error`, so a bad argument
+// gives NaN or +-inf and never a throw, an errno write or a trap (the stdlib is compiled with
+// -fno-exceptions and inlined into generated code that must not unwind). Double arithmetic is
+// kept in double (no promotion to long double, which is x87 code that does not vectorise).
+#pragma once
+
+#define BOOST_MATH_DOMAIN_ERROR_POLICY ignore_error
+#define BOOST_MATH_POLE_ERROR_POLICY ignore_error
+#define BOOST_MATH_OVERFLOW_ERROR_POLICY ignore_error
+#define BOOST_MATH_UNDERFLOW_ERROR_POLICY ignore_error
+#define BOOST_MATH_DENORM_ERROR_POLICY ignore_error
+#define BOOST_MATH_EVALUATION_ERROR_POLICY ignore_error
+#define BOOST_MATH_ROUNDING_ERROR_POLICY ignore_error
+#define BOOST_MATH_INDETERMINATE_RESULT_ERROR_POLICY ignore_error
+#define BOOST_MATH_PROMOTE_DOUBLE_POLICY false
+#ifndef BOOST_DISABLE_ASSERTS
+#define BOOST_DISABLE_ASSERTS
+#endif
+
+#include <boost/throw_exception.hpp>
+// Boost.Math throws directly (bypassing the policies) only where it deems a path impossible,
+// e.g. the default of owens_t's method switch (its index comes from a fixed table, NaN
+// included); say so to the optimiser instead of pulling in std::logic_error.
+#undef BOOST_THROW_EXCEPTION
+#define BOOST_THROW_EXCEPTION(x) __builtin_unreachable()
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "halo/stdlib.h"
+
+namespace halo::stdlib {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kEps = std::numeric_limits<double>::epsilon();
+
+constexpr double kPi = 3.14159265358979323846264338327950288;
+constexpr double kLogPi = 1.14472988584940017414342735135305871;
+constexpr double kLogTwo = 0.693147180559945309417232121458176568;
+constexpr double kLogTwoPi = 1.83787706640934548356065947281123527;
+constexpr double kHalfLogTwoPi = 0.918938533204672741780329736405617639;  // log sqrt(2 pi)
+constexpr double kLogSqrtPi = 0.572364942924700087071713675676529356;
+constexpr double kSqrtTwo = 1.41421356237309504880168872420969808;
+constexpr double kInvSqrtTwo = 0.707106781186547524400844362104849039;
+constexpr double kSqrtPi = 1.77245385090551602729816748334114518;
+constexpr double kTwoOverSqrtPi = 1.12837916709551257389615890312154517;
+constexpr double kInvSqrtTwoPi = 0.398942280401432677939946059934381868;
+constexpr double kSqrtTwoPi = 2.50662827463100050241576528481104525;
+constexpr double kLogTen = 2.30258509299404568401799145468436421;
+
+// Whether a term that depends on the arguments in `mask` (HALO_VARY bits) is kept: Stan's
+// include_summand<propto, T...>: always without propto, else only when one of them varies.
+// With `flags` a constant at the call site this folds away after inlining.
+inline bool include(int flags, int mask) { return !(flags & HALO_PROPTO) || (flags & mask); }
+
+inline double square(double x) { return x * x; }
+
+// x * log(y) with 0 * log(0) = 0 (Stan's multiply_log).
+inline double xlogy(double x, double y) { return x == 0.0 ? 0.0 : x * std::log(y); }
+
+inline double inv_logit(double x) {
+  // exp of a non-positive number only: no overflow for either sign.
+  double e = std::exp(-std::fabs(x));
+  return x >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+}
+
+// log(1 + exp(x)) without overflow or loss of precision for either sign.
+inline double log1p_exp(double x) { return std::fmax(x, 0.0) + std::log1p(std::exp(-std::fabs(x))); }
+
+// log(1 - exp(x)) for x <= 0 (Maechler 2012, "Accurately computing log(1 - exp(-|a|))": the
+// switch at -log 2 keeps both branches accurate).
+inline double log1m_exp(double x) {
+  return x > -kLogTwo ? std::log(-std::expm1(x)) : std::log1p(-std::exp(x));
+}
+
+inline double log_sum_exp(double a, double b) {
+  double m = std::fmax(a, b);
+  if (m == -kInf) return -kInf;
+  return m + std::log1p(std::exp(-std::fabs(a - b)));
+}
+
+// log(erfc(t)) and its derivative (*dt), accurate for all t: below 25 directly (erfc(25) ~ 8e-274
+// is still a normal double); above, the asymptotic series
+// erfc(t) = exp(-t^2) / (t sqrt(pi)) * sum_k (-1)^k (2k-1)!! / (2 t^2)^k (Abramowitz & Stegun
+// 7.1.23), whose next term is below 3e-17 relative at t = 25.
+inline double log_erfc(double t, double* dt) {
+  if (t < 25.0) {
+    double e = std::erfc(t);
+    *dt = -kTwoOverSqrtPi * std::exp(-t * t) / e;
+    return std::log(e);
+  }
+  double u = 0.5 / (t * t);
+  double s = 1.0 + u * (-1.0 + u * (3.0 + u * (-15.0 + u * (105.0 + u * (-945.0 + u * 10395.0)))));
+  *dt = -2.0 * t / s;
+  return -t * t - std::log(t * kSqrtPi) + std::log(s);
+}
+
+// log Phi(z) and d/dz log Phi(z) for the standard normal cdf Phi.
+inline double log_Phi(double z, double* dz) {
+  double dt;
+  double r = log_erfc(-z * kInvSqrtTwo, &dt) - kLogTwo;
+  *dz = -dt * kInvSqrtTwo;
+  return r;
+}
+
+// Four doubles as one vector (GCC/Clang vector extension): explicit vector code for the kernels
+// whose loops are reductions (which the vectorisers may not reorder without fast-math) and for
+// the matrix-product micro-kernel. Wider hosts run two of them per instruction pair; SSE2-only
+// hosts split them.
+typedef double v4d __attribute__((vector_size(32)));
+inline v4d load4(const double* p) {
+  v4d v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store4(double* p, v4d v) { __builtin_memcpy(p, &v, sizeof v); }
+inline double hsum(v4d v) { return (v[0] + v[2]) + (v[1] + v[3]); }
+
+// sum_i x[i] y[i] with eight partial sums (a fixed, deterministic order).
+inline double dot(int64_t n, const double* x, const double* y) {
+  v4d a0 = {0, 0, 0, 0}, a1 = {0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    a0 += load4(x + i) * load4(y + i);
+    a1 += load4(x + i + 4) * load4(y + i + 4);
+  }
+  double s = hsum(a0 + a1);
+  for (; i < n; ++i) s += x[i] * y[i];
+  return s;
+}
+// y[i] += a * x[i]
+inline void axpy(int64_t n, double a, const double* x, double* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+// Boost.Math special functions under the policy above (defined in special.cpp, so that the
+// heavy Boost headers are compiled once).
+double log_gamma(double x);
+double digamma(double x);
+double trigamma(double x);
+double tetragamma(double x);  // polygamma(2, x)
+double gamma_function(double x);
+double erfc_inv(double x);
+double owens_t(double h, double a);
+double bessel_i0(double x);
+double bessel_i1(double x);
+
+// psi(a + b) - psi(a), accurate also when |b| << a (a > 0, a + b > 0).
+double digamma_diff(double a, double b);
+// log B(a, b), accurate for large arguments (Stan's lbeta: Stirling differences).
+double lbeta(double a, double b);
+// log binomial coefficient for real arguments (Stan's binomial_coefficient_log).
+double lchoose(double n, double k);
+// The standard normal quantile, Wichura's AS241 (PPND16), relative error about 1e-16.
+double inv_Phi(double p);
+// log I0(x) and d/dx log I0(x) = I1(x)/I0(x) for x >= 0, without overflow for large x.
+double log_bessel_i0(double x, double* d);
+
+// The regularised incomplete gamma functions P(a, x) and Q(a, x) = 1 - P in log space, with
+// the partials of both logs w.r.t. a and x (series for x < a + 1, Legendre's continued fraction
+// otherwise, each differentiated in a alongside its evaluation, so the partials are as accurate
+// as the values).
+struct IncGamma {
+  double log_p, log_q;
+  double dlog_p_da, dlog_q_da;
+  double dlog_p_dx, dlog_q_dx;
+};
+IncGamma inc_gamma(double a, double x);
+
+// The regularised incomplete beta function I_x(a, b) and 1 - I_x(a, b) in log space with the
+// partials w.r.t. a, b and x. `xc` must be 1 - x, computed by the caller without cancellation.
+struct IncBeta {
+  double log_i, log_ic;
+  double dlog_i_da, dlog_i_db, dlog_i_dx;
+  double dlog_ic_da, dlog_ic_db, dlog_ic_dx;
+};
+IncBeta inc_beta(double a, double b, double x, double xc);
+
+}  // namespace halo::stdlib

@@ -1,0 +1,528 @@
+// Dense linear algebra kernels (column-major) and their adjoints.
+#include "internal.h"
+
+using namespace halo::stdlib;
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Matrix product. The classic GotoBLAS structure (Goto & van de Geijn 2008, "Anatomy of
+// high-performance matrix multiplication", ACM TOMS 34(3)): op(A) is packed in MC x KC blocks
+// of MR-row panels, op(B) in KC x NR panels, and an MR x NR register tile accumulates over the
+// KC dimension. The packing buffers live on the stack (64 KiB + 6 KiB): no allocation.
+constexpr int64_t kMR = 8, kNR = 6, kKC = 128, kMC = 64;
+
+// tile (MR x NR, column-major) = sum_p a[p][0..MR) outer b[p][0..NR)
+inline void micro_kernel(int64_t kc, const double* a, const double* b, double* tile) {
+  v4d c0[kNR], c1[kNR];
+  for (int c = 0; c < kNR; ++c) c0[c] = c1[c] = v4d{0, 0, 0, 0};
+  for (int64_t p = 0; p < kc; ++p) {
+    const v4d a0 = load4(a + p * kMR), a1 = load4(a + p * kMR + 4);
+    for (int c = 0; c < kNR; ++c) {
+      const double bc = b[p * kNR + c];
+      c0[c] += a0 * bc;
+      c1[c] += a1 * bc;
+    }
+  }
+  for (int c = 0; c < kNR; ++c) {
+    store4(tile + c * kMR, c0[c]);
+    store4(tile + c * kMR + 4, c1[c]);
+  }
+}
+
+void scale(int64_t m, int64_t n, double beta, double* C) {
+  if (beta == 1.0) return;
+  for (int64_t i = 0; i < m * n; ++i) C[i] = beta == 0.0 ? 0.0 : beta * C[i];
+}
+
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* A, const double* B,
+          double beta, double* C) {
+  scale(m, n, beta, C);
+  if (m == 0 || n == 0 || k == 0 || alpha == 0.0) return;
+  alignas(64) double a_pack[kMC * kKC];
+  alignas(64) double b_pack[kKC * kNR];
+  alignas(64) double tile[kMR * kNR];
+  for (int64_t p0 = 0; p0 < k; p0 += kKC) {
+    const int64_t kc = std::min(kKC, k - p0);
+    for (int64_t i0 = 0; i0 < m; i0 += kMC) {
+      const int64_t mc = std::min(kMC, m - i0);
+      // Pack op(A)(i0 .. i0+mc, p0 .. p0+kc) as panels of MR rows, zero-padded.
+      for (int64_t ip = 0; ip < mc; ip += kMR) {
+        double* panel = a_pack + ip * kc;
+        const int64_t mr = std::min(kMR, mc - ip);
+        for (int64_t p = 0; p < kc; ++p) {
+          for (int64_t r = 0; r < mr; ++r) {
+            const int64_t i = i0 + ip + r, pp = p0 + p;
+            panel[p * kMR + r] = ta ? A[pp + i * k] : A[i + pp * m];
+          }
+          for (int64_t r = mr; r < kMR; ++r) panel[p * kMR + r] = 0.0;
+        }
+      }
+      for (int64_t j0 = 0; j0 < n; j0 += kNR) {
+        const int64_t nr = std::min(kNR, n - j0);
+        for (int64_t p = 0; p < kc; ++p) {
+          for (int64_t c = 0; c < nr; ++c) {
+            const int64_t j = j0 + c, pp = p0 + p;
+            b_pack[p * kNR + c] = tb ? B[j + pp * n] : B[pp + j * k];
+          }
+          for (int64_t c = nr; c < kNR; ++c) b_pack[p * kNR + c] = 0.0;
+        }
+        for (int64_t ip = 0; ip < mc; ip += kMR) {
+          const int64_t mr = std::min(kMR, mc - ip);
+          micro_kernel(kc, a_pack + ip * kc, b_pack, tile);
+          double* c_block = C + (i0 + ip) + j0 * m;
+          if (mr == kMR) {
+            for (int64_t c = 0; c < nr; ++c)
+              for (int64_t r = 0; r < kMR; ++r) c_block[r + c * m] += alpha * tile[r + c * kMR];
+          } else {
+            for (int64_t c = 0; c < nr; ++c)
+              for (int64_t r = 0; r < mr; ++r) c_block[r + c * m] += alpha * tile[r + c * kMR];
+          }
+        }
+      }
+    }
+  }
+}
+
+// y = alpha op(A) x + beta y
+void gemv(bool trans, int64_t m, int64_t n, double alpha, const double* A, const double* x, double beta,
+          double* y) {
+  if (!trans) {
+    scale(m, 1, beta, y);
+    // Four columns per sweep over y: one load and store of y per four multiply-adds.
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const double x0 = alpha * x[j], x1 = alpha * x[j + 1], x2 = alpha * x[j + 2], x3 = alpha * x[j + 3];
+      const double *a0 = A + j * m, *a1 = a0 + m, *a2 = a1 + m, *a3 = a2 + m;
+      for (int64_t i = 0; i < m; ++i) y[i] += a0[i] * x0 + a1[i] * x1 + a2[i] * x2 + a3[i] * x3;
+    }
+    for (; j < n; ++j) axpy(m, alpha * x[j], A + j * m, y);
+    return;
+  }
+  // y_j = alpha A(:, j) . x + beta y_j, four columns at a time with vector partial sums.
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const double *a0 = A + j * m, *a1 = a0 + m, *a2 = a1 + m, *a3 = a2 + m;
+    v4d s0 = {0, 0, 0, 0}, s1 = s0, s2 = s0, s3 = s0;
+    int64_t i = 0;
+    for (; i + 4 <= m; i += 4) {
+      const v4d xv = load4(x + i);
+      s0 += load4(a0 + i) * xv;
+      s1 += load4(a1 + i) * xv;
+      s2 += load4(a2 + i) * xv;
+      s3 += load4(a3 + i) * xv;
+    }
+    double t0 = hsum(s0), t1 = hsum(s1), t2 = hsum(s2), t3 = hsum(s3);
+    for (; i < m; ++i) {
+      t0 += a0[i] * x[i];
+      t1 += a1[i] * x[i];
+      t2 += a2[i] * x[i];
+      t3 += a3[i] * x[i];
+    }
+    const double t[4] = {t0, t1, t2, t3};
+    for (int c = 0; c < 4; ++c) y[j + c] = alpha * t[c] + (beta == 0.0 ? 0.0 : beta * y[j + c]);
+  }
+  for (; j < n; ++j) y[j] = alpha * dot(m, A + j * m, x) + (beta == 0.0 ? 0.0 : beta * y[j]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Triangular solves with a lower-triangular L (K x K).
+// X := L^-1 X for an K x n block X (forward substitution, column-oriented axpys).
+void solve_lower(int64_t K, int64_t n, const double* L, double* X) {
+  for (int64_t c = 0; c < n; ++c) {
+    double* x = X + c * K;
+    for (int64_t j = 0; j < K; ++j) {
+      x[j] /= L[j + j * K];
+      axpy(K - j - 1, -x[j], L + (j + 1) + j * K, x + j + 1);
+    }
+  }
+}
+// X := L^-T X (back substitution with dot products down the columns of L).
+void solve_lower_transposed(int64_t K, int64_t n, const double* L, double* X) {
+  for (int64_t c = 0; c < n; ++c) {
+    double* x = X + c * K;
+    for (int64_t j = K - 1; j >= 0; --j)
+      x[j] = (x[j] - dot(K - j - 1, L + (j + 1) + j * K, x + j + 1)) / L[j + j * K];
+  }
+}
+
+// LU with partial pivoting in place (K x K); perm[i] = the row swapped into i. Returns the
+// sign of the permutation, 0 if singular.
+int lu(int64_t K, double* LU, int64_t* perm) {
+  int sign = 1;
+  for (int64_t j = 0; j < K; ++j) {
+    int64_t p = j;
+    double best = std::fabs(LU[j + j * K]);
+    for (int64_t i = j + 1; i < K; ++i)
+      if (std::fabs(LU[i + j * K]) > best) {
+        best = std::fabs(LU[i + j * K]);
+        p = i;
+      }
+    perm[j] = p;
+    if (!(best > 0.0)) return 0;
+    if (p != j) {
+      sign = -sign;
+      for (int64_t c = 0; c < K; ++c) std::swap(LU[j + c * K], LU[p + c * K]);
+    }
+    const double inv = 1.0 / LU[j + j * K];
+    for (int64_t i = j + 1; i < K; ++i) LU[i + j * K] *= inv;
+    for (int64_t c = j + 1; c < K; ++c) axpy(K - j - 1, -LU[j + c * K], LU + (j + 1) + j * K, LU + (j + 1) + c * K);
+  }
+  return sign;
+}
+
+// out = A^-1 from the LU factors.
+void lu_inverse(int64_t K, const double* LU, const int64_t* perm, double* out) {
+  for (int64_t i = 0; i < K * K; ++i) out[i] = 0.0;
+  for (int64_t c = 0; c < K; ++c) out[c + c * K] = 1.0;
+  // Apply the row swaps to the identity, then L (unit) and U solves per column.
+  for (int64_t j = 0; j < K; ++j)
+    if (perm[j] != j)
+      for (int64_t c = 0; c < K; ++c) std::swap(out[j + c * K], out[perm[j] + c * K]);
+  for (int64_t c = 0; c < K; ++c) {
+    double* x = out + c * K;
+    for (int64_t j = 0; j < K; ++j) axpy(K - j - 1, -x[j], LU + (j + 1) + j * K, x + j + 1);
+    for (int64_t j = K - 1; j >= 0; --j) {
+      x[j] /= LU[j + j * K];
+      axpy(j, -x[j], LU + j * K, x);
+    }
+  }
+}
+
+}  // namespace
+
+extern "C" {
+
+void halo_gemm(int transA, int transB, int64_t m, int64_t n, int64_t k, double alpha, const double* A,
+               const double* B, double beta, double* C) {
+  gemm(transA != 0, transB != 0, m, n, k, alpha, A, B, beta, C);
+}
+
+void halo_gemm_rev(int transA, int transB, int64_t m, int64_t n, int64_t k, double alpha, const double* A,
+                   const double* B, const double* C_adj, double* A_adj, double* B_adj) {
+  if (A_adj) {
+    if (!transA) gemm(false, !transB, m, k, n, alpha, C_adj, B, 1.0, A_adj);  // alpha C_adj op(B)^T
+    else gemm(transB != 0, true, k, m, n, alpha, B, C_adj, 1.0, A_adj);      // alpha op(B) C_adj^T
+  }
+  if (B_adj) {
+    if (!transB) gemm(!transA, false, k, n, m, alpha, A, C_adj, 1.0, B_adj);  // alpha op(A)^T C_adj
+    else gemm(true, transA != 0, n, k, m, alpha, C_adj, A, 1.0, B_adj);      // alpha C_adj^T op(A)
+  }
+}
+
+void halo_gemv(int trans, int64_t m, int64_t n, double alpha, const double* A, const double* x, double beta,
+               double* y) {
+  gemv(trans != 0, m, n, alpha, A, x, beta, y);
+}
+
+void halo_gemv_rev(int trans, int64_t m, int64_t n, double alpha, const double* A, const double* x,
+                   const double* y_adj, double* A_adj, double* x_adj) {
+  if (A_adj) {
+    // A_adj(i, j) += alpha * (trans ? x_i y_adj_j : y_adj_i x_j)
+    const double* u = trans ? x : y_adj;
+    const double* v = trans ? y_adj : x;
+    for (int64_t j = 0; j < n; ++j) axpy(m, alpha * v[j], u, A_adj + j * m);
+  }
+  if (x_adj) gemv(!trans, m, n, alpha, A, y_adj, 1.0, x_adj);
+}
+
+// ---- Cholesky ----
+int halo_cholesky_decompose(int64_t K, const double* A, double* L) {
+  for (int64_t j = 0; j < K; ++j)
+    for (int64_t i = 0; i < K; ++i) L[i + j * K] = i >= j ? A[i + j * K] : 0.0;
+  // Left-looking: column j -= L(j:, 0:j) L(j, 0:j)^T, one axpy per earlier column.
+  for (int64_t j = 0; j < K; ++j) {
+    double* col = L + j * K;
+    for (int64_t p = 0; p < j; ++p) axpy(K - j, -L[j + p * K], L + j + p * K, col + j);
+    const double d = col[j];
+    if (!(d > 0.0) || !std::isfinite(d)) {
+      for (int64_t i = 0; i < K * K; ++i) L[i] = kNaN;
+      return 1;
+    }
+    const double ljj = std::sqrt(d), inv = 1.0 / ljj;
+    col[j] = ljj;
+    for (int64_t i = j + 1; i < K; ++i) col[i] *= inv;
+  }
+  return 0;
+}
+
+// Murray (2016), "Differentiation of the Cholesky decomposition", arXiv:1602.07527, the
+// unblocked reverse-mode algorithm (chol_unblocked_rev), on a copy of L_adj's lower triangle.
+void halo_cholesky_decompose_rev(int64_t K, const double* L, const double* L_adj, double* A_adj, double* work) {
+  double* G = work;
+  for (int64_t j = 0; j < K; ++j)
+    for (int64_t i = 0; i < K; ++i) G[i + j * K] = i >= j ? L_adj[i + j * K] : 0.0;
+  for (int64_t j = K - 1; j >= 0; --j) {
+    const double ljj = L[j + j * K];
+    G[j + j * K] -= dot(K - j - 1, L + (j + 1) + j * K, G + (j + 1) + j * K) / ljj;
+    for (int64_t i = j; i < K; ++i) G[i + j * K] /= ljj;
+    // G(j, c) -= sum_{r >= j} G(r, j) L(r, c) for c < j
+    for (int64_t c = 0; c < j; ++c) G[j + c * K] -= dot(K - j, G + j + j * K, L + j + c * K);
+    // G(r, c) -= G(r, j) L(j, c) for r > j, c < j
+    for (int64_t c = 0; c < j; ++c) axpy(K - j - 1, -L[j + c * K], G + (j + 1) + j * K, G + (j + 1) + c * K);
+    G[j + j * K] *= 0.5;
+  }
+  for (int64_t j = 0; j < K; ++j)
+    for (int64_t i = j; i < K; ++i) A_adj[i + j * K] += G[i + j * K];
+}
+
+// ---- triangular solves ----
+void halo_mdivide_left_tri_low(int64_t K, int64_t n, const double* L, const double* B, double* X) {
+  for (int64_t i = 0; i < K * n; ++i) X[i] = B[i];
+  solve_lower(K, n, L, X);
+}
+
+void halo_mdivide_left_tri_low_rev(int64_t K, int64_t n, const double* L, const double* X, const double* X_adj,
+                                   double* L_adj, double* B_adj, double* work) {
+  // B_adj += L^-T X_adj =: Y; L_adj -= tril(Y X^T).
+  double* Y = work;
+  for (int64_t i = 0; i < K * n; ++i) Y[i] = X_adj[i];
+  solve_lower_transposed(K, n, L, Y);
+  if (B_adj)
+    for (int64_t i = 0; i < K * n; ++i) B_adj[i] += Y[i];
+  if (L_adj)
+    for (int64_t c = 0; c < n; ++c)
+      for (int64_t q = 0; q < K; ++q) axpy(K - q, -X[q + c * K], Y + q + c * K, L_adj + q + q * K);
+}
+
+void halo_mdivide_right_tri_low(int64_t n, int64_t K, const double* B, const double* L, double* X) {
+  // X L = B, columns from the last: X(:, c) = (B(:, c) - sum_{k > c} X(:, k) L(k, c)) / L(c, c).
+  for (int64_t i = 0; i < n * K; ++i) X[i] = B[i];
+  for (int64_t c = K - 1; c >= 0; --c) {
+    double* xc = X + c * n;
+    for (int64_t k = c + 1; k < K; ++k) axpy(n, -L[k + c * K], X + k * n, xc);
+    const double inv = 1.0 / L[c + c * K];
+    for (int64_t i = 0; i < n; ++i) xc[i] *= inv;
+  }
+}
+
+void halo_mdivide_right_tri_low_rev(int64_t n, int64_t K, const double* L, const double* X, const double* X_adj,
+                                    double* L_adj, double* B_adj, double* work) {
+  // Y = X_adj L^-T (Y L^T = X_adj, columns from the first); B_adj += Y; L_adj -= tril(X^T Y).
+  double* Y = work;
+  for (int64_t i = 0; i < n * K; ++i) Y[i] = X_adj[i];
+  for (int64_t c = 0; c < K; ++c) {
+    double* yc = Y + c * n;
+    for (int64_t k = 0; k < c; ++k) axpy(n, -L[c + k * K], Y + k * n, yc);
+    const double inv = 1.0 / L[c + c * K];
+    for (int64_t i = 0; i < n; ++i) yc[i] *= inv;
+  }
+  if (B_adj)
+    for (int64_t i = 0; i < n * K; ++i) B_adj[i] += Y[i];
+  if (L_adj)
+    for (int64_t c = 0; c < K; ++c)
+      for (int64_t r = c; r < K; ++r) L_adj[r + c * K] -= dot(n, X + r * n, Y + c * n);
+}
+
+// ---- determinants and inverse ----
+double halo_log_determinant(int64_t K, const double* A, double* work) {
+  double* LU = work;
+  int64_t* perm = reinterpret_cast<int64_t*>(work + K * K);
+  for (int64_t i = 0; i < K * K; ++i) LU[i] = A[i];
+  if (lu(K, LU, perm) == 0) return -kInf;
+  double r = 0.0;
+  for (int64_t j = 0; j < K; ++j) r += std::log(std::fabs(LU[j + j * K]));
+  return r;
+}
+
+double halo_determinant(int64_t K, const double* A, double* work) {
+  double* LU = work;
+  int64_t* perm = reinterpret_cast<int64_t*>(work + K * K);
+  for (int64_t i = 0; i < K * K; ++i) LU[i] = A[i];
+  const int sign = lu(K, LU, perm);
+  if (sign == 0) return 0.0;
+  double r = sign;
+  for (int64_t j = 0; j < K; ++j) r *= LU[j + j * K];
+  return r;
+}
+
+void halo_log_determinant_rev(int64_t K, const double* A, double adj, double* A_adj, double* work) {
+  double* LU = work;
+  double* inv = work + K * K;
+  int64_t* perm = reinterpret_cast<int64_t*>(work + 2 * K * K);
+  for (int64_t i = 0; i < K * K; ++i) LU[i] = A[i];
+  if (lu(K, LU, perm) == 0) {
+    for (int64_t i = 0; i < K * K; ++i) A_adj[i] += kNaN;
+    return;
+  }
+  lu_inverse(K, LU, perm, inv);
+  for (int64_t j = 0; j < K; ++j)
+    for (int64_t i = 0; i < K; ++i) A_adj[i + j * K] += adj * inv[j + i * K];
+}
+
+void halo_determinant_rev(int64_t K, const double* A, double result, double adj, double* A_adj, double* work) {
+  halo_log_determinant_rev(K, A, adj * result, A_adj, work);
+}
+
+double halo_log_determinant_spd(int64_t K, const double* A, double* work) {
+  if (halo_cholesky_decompose(K, A, work) != 0) return kNaN;
+  double r = 0.0;
+  for (int64_t j = 0; j < K; ++j) r += std::log(work[j + j * K]);
+  return 2.0 * r;
+}
+
+void halo_log_determinant_spd_rev(int64_t K, const double* A, double adj, double* A_adj, double* work) {
+  // d/dA_ij of log det over the lower triangle: (A^-1)_ii on the diagonal, 2 (A^-1)_ij below.
+  double* L = work;
+  double* inv = work + K * K;
+  if (halo_cholesky_decompose(K, A, L) != 0) {
+    for (int64_t j = 0; j < K; ++j)
+      for (int64_t i = j; i < K; ++i) A_adj[i + j * K] += kNaN;
+    return;
+  }
+  for (int64_t i = 0; i < K * K; ++i) inv[i] = 0.0;
+  for (int64_t c = 0; c < K; ++c) inv[c + c * K] = 1.0;
+  solve_lower(K, K, L, inv);
+  solve_lower_transposed(K, K, L, inv);
+  for (int64_t j = 0; j < K; ++j)
+    for (int64_t i = j; i < K; ++i) A_adj[i + j * K] += adj * (i == j ? 1.0 : 2.0) * inv[i + j * K];
+}
+
+int halo_inverse(int64_t K, const double* A, double* out, double* work) {
+  double* LU = work;
+  int64_t* perm = reinterpret_cast<int64_t*>(work + K * K);
+  for (int64_t i = 0; i < K * K; ++i) LU[i] = A[i];
+  if (lu(K, LU, perm) == 0) {
+    for (int64_t i = 0; i < K * K; ++i) out[i] = kNaN;
+    return 1;
+  }
+  lu_inverse(K, LU, perm, out);
+  return 0;
+}
+
+void halo_inverse_rev(int64_t K, const double* out, const double* out_adj, double* A_adj, double* work) {
+  // A_adj -= out^T out_adj out^T
+  gemm(true, false, K, K, K, 1.0, out, out_adj, 0.0, work);
+  gemm(false, true, K, K, K, -1.0, work, out, 1.0, A_adj);
+}
+
+// ---- products with structure ----
+void halo_multiply_lower_tri_self_transpose(int64_t m, int64_t n, const double* L, double* out) {
+  for (int64_t j = 0; j < m; ++j)
+    for (int64_t i = j; i < m; ++i) {
+      // sum over k <= min(i, j) = j, k < n of L(i, k) L(j, k)
+      const int64_t kmax = std::min(j + 1, n);
+      double s = 0.0;
+      for (int64_t k = 0; k < kmax; ++k) s += L[i + k * m] * L[j + k * m];
+      out[i + j * m] = s;
+      out[j + i * m] = s;
+    }
+}
+
+void halo_multiply_lower_tri_self_transpose_rev(int64_t m, int64_t n, const double* L, const double* out_adj,
+                                                double* L_adj) {
+  // L_adj(i, k) += sum_j (G + G^T)(i, j) L(j, k) over the lower trapezoid (i >= k, j >= k).
+  for (int64_t k = 0; k < n && k < m; ++k)
+    for (int64_t i = k; i < m; ++i) {
+      double s = 0.0;
+      for (int64_t j = k; j < m; ++j) s += (out_adj[i + j * m] + out_adj[j + i * m]) * L[j + k * m];
+      L_adj[i + k * m] += s;
+    }
+}
+
+void halo_quad_form(int64_t K, int64_t n, const double* A, const double* B, double* out, double* work) {
+  gemm(false, false, K, n, K, 1.0, A, B, 0.0, work);        // A B
+  gemm(true, false, n, n, K, 1.0, B, work, 0.0, out);       // B^T (A B)
+}
+
+void halo_quad_form_rev(int64_t K, int64_t n, const double* A, const double* B, const double* out_adj,
+                        double* A_adj, double* B_adj, double* work) {
+  // out = B^T A B: A_adj += B G B^T; B_adj += A B G^T + A^T B G.
+  double* T = work;  // K x n
+  if (A_adj) {
+    gemm(false, false, K, n, n, 1.0, B, out_adj, 0.0, T);   // B G
+    gemm(false, true, K, K, n, 1.0, T, B, 1.0, A_adj);      // (B G) B^T
+  }
+  if (B_adj) {
+    double* AB = work + K * n;
+    gemm(false, false, K, n, K, 1.0, A, B, 0.0, AB);         // A B
+    gemm(false, true, K, n, n, 1.0, AB, out_adj, 1.0, B_adj);  // A B G^T
+    gemm(true, false, K, n, K, 1.0, A, B, 0.0, AB);          // A^T B
+    gemm(false, false, K, n, n, 1.0, AB, out_adj, 1.0, B_adj); // A^T B G
+  }
+}
+
+double halo_quad_form_vec(int64_t K, const double* A, const double* v) {
+  double r = 0.0;
+  for (int64_t j = 0; j < K; ++j) r += v[j] * dot(K, A + j * K, v);
+  return r;
+}
+
+void halo_quad_form_vec_rev(int64_t K, const double* A, const double* v, double adj, double* A_adj,
+                            double* v_adj) {
+  if (A_adj)
+    for (int64_t j = 0; j < K; ++j) axpy(K, adj * v[j], v, A_adj + j * K);
+  if (v_adj) {
+    gemv(false, K, K, adj, A, v, 1.0, v_adj);  // A v
+    gemv(true, K, K, adj, A, v, 1.0, v_adj);   // A^T v
+  }
+}
+
+void halo_diag_pre_multiply(int64_t m, int64_t n, const double* v, const double* M, double* out) {
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t i = 0; i < m; ++i) out[i + j * m] = v[i] * M[i + j * m];
+}
+
+void halo_diag_pre_multiply_rev(int64_t m, int64_t n, const double* v, const double* M, const double* out_adj,
+                                double* v_adj, double* M_adj) {
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t i = 0; i < m; ++i) {
+      if (v_adj) v_adj[i] += out_adj[i + j * m] * M[i + j * m];
+      if (M_adj) M_adj[i + j * m] += v[i] * out_adj[i + j * m];
+    }
+}
+
+void halo_diag_post_multiply(int64_t m, int64_t n, const double* M, const double* v, double* out) {
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t i = 0; i < m; ++i) out[i + j * m] = M[i + j * m] * v[j];
+}
+
+void halo_diag_post_multiply_rev(int64_t m, int64_t n, const double* M, const double* v, const double* out_adj,
+                                 double* M_adj, double* v_adj) {
+  for (int64_t j = 0; j < n; ++j) {
+    if (v_adj) v_adj[j] += dot(m, out_adj + j * m, M + j * m);
+    if (M_adj) axpy(m, v[j], out_adj + j * m, M_adj + j * m);
+  }
+}
+
+void halo_gp_exp_quad_cov(int64_t N, int64_t D, const double* x, double alpha, double rho, double* out) {
+  const double a2 = alpha * alpha, neg_half_inv_rho2 = -0.5 / (rho * rho);
+  for (int64_t j = 0; j < N; ++j) {
+    out[j + j * N] = a2;
+    for (int64_t i = j + 1; i < N; ++i) {
+      double d2 = 0.0;
+      for (int64_t k = 0; k < D; ++k) d2 += square(x[i * D + k] - x[j * D + k]);
+      const double v = a2 * std::exp(d2 * neg_half_inv_rho2);
+      out[i + j * N] = v;
+      out[j + i * N] = v;
+    }
+  }
+}
+
+void halo_gp_exp_quad_cov_rev(int64_t N, int64_t D, const double* x, double alpha, double rho, const double* out,
+                              const double* out_adj, double* x_adj, double* alpha_adj, double* rho_adj) {
+  // out_ij = alpha^2 exp(-d2 / (2 rho^2)): d/dalpha = 2 out/alpha, d/drho = out d2 / rho^3,
+  // d/dx_i = -out (x_i - x_j) / rho^2.
+  const double inv_rho2 = 1.0 / (rho * rho);
+  double ga = 0.0, gr = 0.0;
+  for (int64_t j = 0; j < N; ++j) {
+    ga += out_adj[j + j * N] * out[j + j * N];
+    for (int64_t i = j + 1; i < N; ++i) {
+      const double g = (out_adj[i + j * N] + out_adj[j + i * N]) * out[i + j * N];
+      double d2 = 0.0;
+      for (int64_t k = 0; k < D; ++k) d2 += square(x[i * D + k] - x[j * D + k]);
+      ga += g;
+      gr += g * d2;
+      if (x_adj)
+        for (int64_t k = 0; k < D; ++k) {
+          const double t = g * (x[i * D + k] - x[j * D + k]) * inv_rho2;
+          x_adj[i * D + k] -= t;
+          x_adj[j * D + k] += t;
+        }
+    }
+  }
+  if (alpha_adj) *alpha_adj += 2.0 * ga / alpha;
+  if (rho_adj) *rho_adj += gr * inv_rho2 / rho;
+}
+
+}  // extern "C"

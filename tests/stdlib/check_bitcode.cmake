@@ -1,0 +1,51 @@
+# The stdlib bitcode that haloc links into every model must be self-contained: defined
+# functions for every declaration of stdlib.h, undefined symbols from libm only, no C++
+# runtime (exceptions, guards, allocation), no traps, no static constructors and no mutable
+# globals. Run with cmake -P; BITCODE, HEADER, NM, DIS, CLANG set on the command line.
+execute_process(COMMAND ${NM} --defined-only ${BITCODE} OUTPUT_VARIABLE defined RESULT_VARIABLE rc)
+if(rc)
+  message(FATAL_ERROR "llvm-nm failed on ${BITCODE}")
+endif()
+execute_process(COMMAND ${NM} --undefined-only ${BITCODE} OUTPUT_VARIABLE undefined)
+execute_process(COMMAND ${DIS} ${BITCODE} -o - OUTPUT_VARIABLE ir)
+execute_process(COMMAND ${CLANG} -E -P -x c ${HEADER} OUTPUT_VARIABLE header RESULT_VARIABLE rc)
+if(rc)
+  message(FATAL_ERROR "cannot preprocess ${HEADER}")
+endif()
+
+set(errors "")
+# Every declared function is defined with external linkage.
+string(REGEX MATCHALL "halo_[A-Za-z0-9_]+ *\\(" decls "${header}")
+list(REMOVE_DUPLICATES decls)
+list(LENGTH decls declared)
+foreach(decl ${decls})
+  string(REGEX REPLACE " *\\($" "" name "${decl}")
+  if(NOT defined MATCHES "T ${name}\n")
+    string(APPEND errors "  not defined: ${name}\n")
+  endif()
+endforeach()
+# Undefined symbols: libm and the memory intrinsics only.
+set(allowed acos acosh asin asinh atan atan2 atanh cbrt ceil cos cosh erf erfc exp exp2 expm1 fabs
+    fdim floor fma fmax fmin fmod frexp hypot ldexp log log10 log1p log2 pow round sin sinh sqrt
+    tan tanh trunc memcpy memmove memset)
+string(REGEX MATCHALL "U [^\n]+" undefined_lines "${undefined}")
+foreach(line ${undefined_lines})
+  string(REGEX REPLACE "^U " "" sym "${line}")
+  list(FIND allowed ${sym} index)
+  if(index EQUAL -1)
+    string(APPEND errors "  undefined symbol outside libm: ${sym}\n")
+  endif()
+endforeach()
+foreach(pattern "llvm\\.trap" "__cxa_" "@llvm\\.global_ctors" "@llvm\\.used" "throw_exception" "pthread_")
+  if(ir MATCHES "${pattern}")
+    string(APPEND errors "  the IR mentions ${pattern}\n")
+  endif()
+endforeach()
+string(REGEX MATCHALL "\n@[^ ]+ = [a-z_ ]*global [^\n]*" globals "${ir}")
+foreach(g ${globals})
+  string(APPEND errors "  a mutable global: ${g}\n")
+endforeach()
+if(errors)
+  message(FATAL_ERROR "halo_stdlib.bc is not self-contained:\n${errors}")
+endif()
+message(STATUS "halo_stdlib.bc: ${declared} declared functions defined; libm only; no globals")
