@@ -2,6 +2,7 @@
 //   text -> frontend::parse -> semantic::check -> (ir -> ad -> codegen -> model.so)
 // Each stage can be printed with --dump=<stage>.
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -40,6 +41,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"tokens", "ast", "typed", "ir", "grad-ir", "llvm", "asm"}));
   app.add_flag("--check", check_only, "check the program (syntax, names, types) and stop");
   app.add_option("-O", opt_level, "optimisation level 0..3 (default 3)")->check(CLI::Range(0, 3));
+  bool timings = false;
+  app.add_flag("--time", timings, "print the time each stage took to stderr");
   app.add_option("--target-cpu", target_cpu, "generate code for this CPU (default: the host's), e.g. x86-64-v3");
   CLI11_PARSE(app, argc, argv);
 
@@ -64,7 +67,17 @@ int main(int argc, char** argv) {
     }
   };
 
+  using clock = std::chrono::steady_clock;
+  auto stage_start = clock::now();
+  auto lap = [&](const char* stage) {
+    auto now = clock::now();
+    if (timings)
+      std::fprintf(stderr, "haloc: %-8s %8.3f ms\n", stage,
+                   std::chrono::duration<double, std::milli>(now - stage_start).count());
+    stage_start = now;
+  };
   auto program = halo::frontend::parse(file, diags);
+  lap("parse");
   if (!program) {
     report();
     return 1;
@@ -75,6 +88,7 @@ int main(int argc, char** argv) {
   }
 
   auto typed = halo::semantic::check(std::move(program), diags);
+  lap("check");
   if (!typed) {
     report();
     return 1;
@@ -97,6 +111,7 @@ int main(int argc, char** argv) {
   options.target_cpu = target_cpu;
   std::string error;
   int code = halo::driver::compile_model(*typed, options, diags, error);
+  lap("back end");
   if (code == 1) report();
   if (code == 2) std::fprintf(stderr, "haloc: error: %s\n", error.c_str());
   return code;
