@@ -58,6 +58,19 @@ inline bool is_finite(double x) { return std::isfinite(x); }
 // x / expm1(x), 1 at 0 (the derivative factor of log(1 - exp(-x)) = log1m_exp(-x)).
 inline double x_over_expm1(double x) { return x == 0.0 ? 1.0 : x / std::expm1(x); }
 
+// Fills the larger side from the smaller one, which the caller computed accurately in logs:
+// log(1 - p) = log1m_exp(log p), d log(1 - p) = -d log p / expm1(-log p). `small_is_f` says
+// which side the caller filled.
+template <int N>
+inline void complement_side(Parts<N>& p, bool small_is_f) {
+  const double log_small = small_is_f ? p.log_f : p.log_s;
+  const double* g_small = small_is_f ? p.g_f : p.g_s;
+  double* g_big = small_is_f ? p.g_s : p.g_f;
+  const double factor = -1.0 / std::expm1(-log_small);
+  (small_is_f ? p.log_s : p.log_f) = log1m_exp(log_small);
+  for (int i = 0; i < N; ++i) g_big[i] = g_small[i] * factor;
+}
+
 // A location-scale family given the standardised z and the partials of log F and log S in z.
 template <int N>
 inline void location_scale(Parts<N>& p, double z, double sigma, double gf_z, double gs_z) {
@@ -92,10 +105,13 @@ Parts<3> normal_parts(double y, double mu, double sigma) {
   if (y == kInf) return above<3>();
   Parts<3> p;
   const double z = (y - mu) / sigma;
-  double gf, gs;
-  p.log_f = log_Phi(z, &gf);
-  p.log_s = log_Phi(-z, &gs);
-  location_scale(p, z, sigma, gf, -gs);
+  // The smaller side from log Phi(-|z|); the other as its complement.
+  const bool lower = z < 0.0;
+  double g;
+  const double log_small = log_Phi(lower ? z : -z, &g);
+  location_scale(p, z, sigma, lower ? g : 0.0, lower ? 0.0 : -g);
+  (lower ? p.log_f : p.log_s) = log_small;
+  complement_side(p, lower);
   return p;
 }
 
@@ -104,11 +120,17 @@ Parts<1> std_normal_parts(double y) {
   if (y == -kInf) return below<1>();
   if (y == kInf) return above<1>();
   Parts<1> p;
-  double gf, gs;
-  p.log_f = log_Phi(y, &gf);
-  p.log_s = log_Phi(-y, &gs);
-  p.g_f[0] = gf;
-  p.g_s[0] = -gs;
+  const bool lower = y < 0.0;
+  double g;
+  const double log_small = log_Phi(lower ? y : -y, &g);
+  if (lower) {
+    p.log_f = log_small;
+    p.g_f[0] = g;
+  } else {
+    p.log_s = log_small;
+    p.g_s[0] = -g;
+  }
+  complement_side(p, lower);
   return p;
 }
 
@@ -128,12 +150,16 @@ Parts<3> cauchy_parts(double y, double mu, double sigma) {
   if (y == kInf) return above<3>();
   Parts<3> p;
   const double z = (y - mu) / sigma;
-  // F = 1/2 + atan(z)/pi = atan2(1, -z)/pi: no cancellation in the lower tail.
-  const double a_f = std::atan2(1.0, -z), a_s = std::atan2(1.0, z);
-  p.log_f = std::log(a_f) - kLogPi;
-  p.log_s = std::log(a_s) - kLogPi;
-  const double inv_1pz2 = 1.0 / (1.0 + z * z);
-  location_scale(p, z, sigma, inv_1pz2 / a_f, -inv_1pz2 / a_s);
+  // The smaller side is atan2(1, |z|) / pi (= 1/2 - atan(|z|)/pi without cancellation);
+  // d/dz of its log is 1 / ((1 + z^2) atan2(1, |z|)), written without overflowing z^2.
+  const bool lower = z < 0.0;
+  const double a = std::atan2(1.0, std::fabs(z));
+  const double g = 1.0 / (a * (1.0 + z * z));
+  const double g_far = 1.0 / (a * z * (z + 1.0 / z));
+  const double g_small = std::fabs(z) > 1e100 ? g_far : g;
+  location_scale(p, z, sigma, lower ? g_small : 0.0, lower ? 0.0 : -g_small);
+  (lower ? p.log_f : p.log_s) = std::log(a) - kLogPi;
+  complement_side(p, lower);
   return p;
 }
 
@@ -149,10 +175,9 @@ Parts<4> student_t_parts(double y, double nu, double mu, double sigma) {
   const double dx_dnu = xc / nu_t2;
   const double log_tail = b.log_i - kLogTwo;
   const double g_tail_nu = 0.5 * b.dlog_i_da + b.dlog_i_dx * dx_dnu;
-  // The near side 1 - T = (1 + Ic) / 2 with Ic = 1 - I.
-  const double log_near = log1p_exp(b.log_ic) - kLogTwo;
-  const double w = inv_logit(b.log_ic);  // Ic / (1 + Ic)
-  const double g_near_nu = w * (0.5 * b.dlog_ic_da + b.dlog_ic_dx * dx_dnu);
+  // The near side 1 - T from the tail (accurate when T is tiny).
+  const double log_near = log1m_exp(log_tail);
+  const double g_near_nu = -g_tail_nu / std::expm1(-log_tail);
   // t-partials from the density itself (finite at t = 0, where x = 1).
   const double log_density = log_gamma(0.5 * nu + 0.5) - log_gamma(0.5 * nu) - 0.5 * std::log(nu * kPi) -
                              (0.5 * nu + 0.5) * std::log1p(t2 / nu);
@@ -290,15 +315,17 @@ Parts<3> uniform_parts(double y, double alpha, double beta) {
   if (y <= alpha) return below<3>();
   if (y >= beta) return above<3>();
   Parts<3> p;
-  const double inv_w = 1.0 / (beta - alpha), inv_lo = 1.0 / (y - alpha), inv_hi = 1.0 / (beta - y);
-  p.log_f = std::log(y - alpha) - std::log(beta - alpha);
-  p.log_s = std::log(beta - y) - std::log(beta - alpha);
-  p.g_f[0] = inv_lo;
-  p.g_f[1] = -inv_lo + inv_w;
-  p.g_f[2] = -inv_w;
-  p.g_s[0] = -inv_hi;
-  p.g_s[1] = inv_w;
-  p.g_s[2] = inv_hi - inv_w;
+  // F = (y - alpha) / w and S = (beta - y) / w, each from its own difference.
+  const double w = beta - alpha, lo = y - alpha, hi = beta - y;
+  const double f = lo / w, s = hi / w;
+  p.log_f = f < 0.5 ? std::log(f) : std::log1p(-s);
+  p.log_s = s < 0.5 ? std::log(s) : std::log1p(-f);
+  p.g_f[0] = 1.0 / lo;
+  p.g_f[1] = -hi / (lo * w);
+  p.g_f[2] = -1.0 / w;
+  p.g_s[0] = -1.0 / hi;
+  p.g_s[1] = 1.0 / w;
+  p.g_s[2] = lo / (hi * w);
   return p;
 }
 

@@ -64,15 +64,18 @@ double halo_lognormal_lpdf(double y, double mu, double sigma, int flags, double*
 double halo_cauchy_lpdf(double y, double mu, double sigma, int flags, double* d) {
   const double inv_sigma = 1.0 / sigma;
   const double z = (y - mu) * inv_sigma;
-  const double z2 = z * z;
+  // Far in the tails (|z| > 1e8) in terms of w = 1/z^2, where z^2 would overflow.
+  const bool far = std::fabs(z) > 1e8;
+  const double w = 1.0 / (z * z);
+  const double log1p_z2 = far ? 2.0 * std::log(std::fabs(z)) + std::log1p(w) : std::log1p(z * z);
   double lp = 0.0;
   if (include(flags, 0)) lp -= kLogPi;
   if (include(flags, V2)) lp -= std::log(sigma);
-  if (include(flags, V0 | V1 | V2)) lp -= std::log1p(z2);
-  const double inv_1pz2 = 1.0 / (1.0 + z2);
-  d[0] = -2.0 * z * inv_1pz2 * inv_sigma;
+  if (include(flags, V0 | V1 | V2)) lp -= log1p_z2;
+  d[0] = -2.0 / (z + 1.0 / z) * inv_sigma;  // -2z / (1 + z^2)
+  if (z == 0.0) d[0] = 0.0;
   d[1] = -d[0];
-  d[2] = (z2 - 1.0) * inv_1pz2 * inv_sigma;
+  d[2] = (far ? (1.0 - w) / (1.0 + w) : (z * z - 1.0) / (1.0 + z * z)) * inv_sigma;
   return finish<3>(!std::isnan(y) && is_finite(mu) && positive_finite(sigma), is_finite(y), lp, d);
 }
 
@@ -80,20 +83,23 @@ double halo_student_t_lpdf(double y, double nu, double mu, double sigma, int fla
   const double inv_sigma = 1.0 / sigma;
   const double z = (y - mu) * inv_sigma;
   const double r = z * z / nu;
-  const double log1p_r = std::log1p(r);
+  // log1p(z^2 / nu) and r / (1 + r), also where z^2 overflows.
+  const bool far = std::fabs(z) > 1e100;
+  const double log1p_r =
+      far ? 2.0 * std::log(std::fabs(z)) - std::log(nu) + std::log1p(nu / (z * z)) : std::log1p(r);
+  const double r_share = far ? 1.0 / (1.0 + nu / (z * z)) : r / (1.0 + r);
   const double half_nu = 0.5 * nu;
   double lp = 0.0;
   if (include(flags, 0)) lp -= kLogSqrtPi;
   if (include(flags, V1)) lp += log_gamma(half_nu + 0.5) - log_gamma(half_nu) - 0.5 * std::log(nu);
   if (include(flags, V3)) lp -= std::log(sigma);
   if (include(flags, V0 | V1 | V2 | V3)) lp -= (half_nu + 0.5) * log1p_r;
-  const double inv_1pr = 1.0 / (1.0 + r);
-  d[0] = -(nu + 1.0) * z * inv_1pr / nu * inv_sigma;
-  d[1] = 0.5 * digamma_diff(half_nu, 0.5) - 0.5 / nu - 0.5 * log1p_r +
-         0.5 * (nu + 1.0) * r * inv_1pr / nu;
+  d[0] = z == 0.0 ? 0.0 : -(nu + 1.0) / (nu / z + z) * inv_sigma;  // -(nu + 1) z / (nu + z^2)
+  d[1] = 0.5 * digamma_diff(half_nu, 0.5) - 0.5 / nu - 0.5 * log1p_r + 0.5 * (nu + 1.0) * r_share / nu;
   d[2] = -d[0];
-  d[3] = (-1.0 + (nu + 1.0) * r * inv_1pr) * inv_sigma;
-  return finish<4>(!std::isnan(y) && positive_finite(nu) && is_finite(mu) && positive_finite(sigma), is_finite(y), lp, d);
+  d[3] = (-1.0 + (nu + 1.0) * r_share) * inv_sigma;
+  return finish<4>(!std::isnan(y) && positive_finite(nu) && is_finite(mu) && positive_finite(sigma), is_finite(y), lp,
+                   d);
 }
 
 double halo_exponential_lpdf(double y, double beta, int flags, double* d) {

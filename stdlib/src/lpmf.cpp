@@ -138,7 +138,8 @@ double halo_neg_binomial_2_log_lpmf(int64_t n, double eta, double phi, int flags
   }
   const double mu_share = inv_logit(eta - log_phi);  // exp(eta) / (exp(eta) + phi)
   d[0] = nd - (nd + phi) * mu_share;
-  d[1] = -log1p_exp(eta - log_phi) + (1.0 - (nd + phi) / (std::exp(eta) + phi)) + digamma_diff(phi, nd);
+  const double mu = std::exp(eta);
+  d[1] = -log1p_exp(eta - log_phi) + (mu - nd) / (mu + phi) + digamma_diff(phi, nd);
   return finish<2>(!std::isnan(eta) && eta < kInf && phi > 0.0 && phi < kInf, n >= 0, lp, d);
 }
 
