@@ -133,6 +133,7 @@ primary
     | REAL_LITERAL                                                   # RealLit
     | identifier '(' expr '|' exprList? ')'                          # CondCall
     | identifier '(' exprList? ')'                                   # Call
+    | TARGET '(' ')'                                                 # TargetCall
     | identifier                                                     # Variable
     | '(' expr ')'                                                   # Paren
     | '{' exprList '}'                                               # ArrayExpr

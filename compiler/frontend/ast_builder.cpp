@@ -566,6 +566,13 @@ class AstBuilder {
         for (auto& a : expr_list(c->exprList())) call->args.push_back(std::move(a));
       return call;
     }
+    if (auto* c = dynamic_cast<P::TargetCallContext*>(ctx)) {
+      // `target()`: the current value of the log density (a keyword elsewhere).
+      auto call = std::make_unique<ast::Call>(s);
+      call->name = "target";
+      call->name_span = span(c);
+      return call;
+    }
     if (auto* c = dynamic_cast<P::ParenContext*>(ctx)) return expr(c->expr());
     if (auto* c = dynamic_cast<P::ArrayExprContext*>(ctx)) {
       auto a = std::make_unique<ast::ArrayLit>(s);
