@@ -67,7 +67,8 @@ std::string Type::str() const {
   if (array_dims > 0) {
     out += "array[";
     for (int i = 0; i < array_dims; ++i) {
-      if (i) out += ", ";
+      // Unsized: "array[,] int", as Stan writes function argument types.
+      if (i) out += sized ? ", " : ",";
       out += sized ? dims[i].str() : "";
     }
     out += "] ";

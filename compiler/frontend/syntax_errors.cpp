@@ -155,7 +155,7 @@ class Describer {
     auto is_expr_start = [&](size_t t) {
       return is_name_token(t) || t == P::INT_LITERAL || t == P::REAL_LITERAL || t == lit_.lparen ||
              t == lit_.lbrack || t == lit_.lbrace || expected_name(t) == "'-'" ||
-             expected_name(t) == "'!'" || expected_name(t) == "'+'";
+             expected_name(t) == "'!'" || expected_name(t) == "'+'" || t == P::TARGET;  // target()
     };
     std::vector<std::string> parts;
     const bool decl = has(P::REAL) && has(P::ARRAY);
