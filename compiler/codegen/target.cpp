@@ -158,7 +158,9 @@ bool link_shared_library(const std::vector<std::string>& objects, const std::str
   static std::mutex lld_mutex;
   std::lock_guard<std::mutex> lock(lld_mutex);
   std::string temporary = output + ".tmp." + std::to_string(::getpid());
-  std::vector<std::string> args = {"ld.lld", "-shared", "--as-needed", "-o", temporary,
+  // --eh-frame-hdr: the unwinder finds the FDEs of C++ code linked in (the model runtime)
+  // through PT_GNU_EH_FRAME; without it a thrown exception terminates the process.
+  std::vector<std::string> args = {"ld.lld", "-shared", "--eh-frame-hdr", "--as-needed", "-o", temporary,
                                    "-L/lib/x86_64-linux-gnu", "-L/usr/lib/x86_64-linux-gnu"};
   for (const auto& o : objects) args.push_back(o);
   for (const char* lib : {"-lmvec", "-lm", "-lc"}) args.push_back(lib);

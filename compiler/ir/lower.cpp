@@ -165,7 +165,7 @@ class FunctionLowerer {
   }
 
   ValueId to_real(ValueId v) {
-    const Type& t = f_.type_of(v);
+    const Type t = f_.type_of(v);  // a copy: emitting ops grows the value table
     if (t.is_scalar() && t.elem == Elem::I64) return b_.emit1(OpKind::IToF, {v}, Type::f64());
     if (t.is_scalar() && t.elem == Elem::Bool)
       return b_.emit1(OpKind::IToF, {b_.emit1(OpKind::BoolToI, {v}, Type::i64())}, Type::f64());
@@ -173,7 +173,7 @@ class FunctionLowerer {
   }
   // Stan's truth: a non-zero int or real.
   ValueId truth(ValueId v) {
-    const Type& t = f_.type_of(v);
+    const Type t = f_.type_of(v);  // a copy: emitting ops grows the value table
     if (t.elem == Elem::Bool) return v;
     if (t.elem == Elem::I64) return b_.cmp(CmpPred::Ne, v, b_.const_i64(0));
     return b_.cmp(CmpPred::Ne, v, b_.const_f64(0.0));
@@ -383,14 +383,14 @@ class FunctionLowerer {
   }
 
   ValueId numel(ValueId v) {
-    const Type& t = f_.type_of(v);
+    const Type t = f_.type_of(v);  // a copy: emitting ops grows the value table
     ValueId n = b_.dim(v, 0);
     for (int k = 1; k < t.rank(); ++k) n = b_.mul(n, b_.dim(v, k));
     return n;
   }
 
   ValueId sum_all(ValueId v) {
-    const Type& t = f_.type_of(v);
+    const Type t = f_.type_of(v);  // a copy: emitting ops grows the value table
     if (t.rank() == 0) return to_real(v);
     return b_.map(true, {numel(v)}, {v}, {Broadcast::Elementwise}, Type::f64(),
                   [&](const std::vector<ValueId>& a) { return to_real(a[0]); });
@@ -763,7 +763,7 @@ class FunctionLowerer {
   ValueId apply_network(const NetworkValue& net, const ast::Call& c) {
     const ast::Expr& arg = *c.args.at(0);
     ValueId x = expr(arg);
-    const Type& xt = f_.type_of(x);
+    const Type xt = f_.type_of(x);  // a copy: emitting ops grows the value table
     auto dense_rows = [&](ValueId H, const NetworkValue::Layer& l) {
       // A = act(H W' + b'): N x out
       Op mm = Op::make(OpKind::MatMul, {H, l.W});
@@ -895,7 +895,7 @@ class FunctionLowerer {
     if (n == "rows" && c.args.size() == 1) return b_.dim(arg(0), 0);
     if (n == "cols" && c.args.size() == 1) {
       ValueId x = arg(0);
-      const Type& t = f_.type_of(x);
+      const Type t = f_.type_of(x);  // a copy: emitting ops grows the value table
       return t.elem_rank == 2 ? b_.dim(x, 1) : (t.row ? b_.dim(x, 0) : b_.const_i64(1));
     }
     if ((n == "log_sum_exp" || n == "max" || n == "min") && c.args.size() == 1) return reduce_loop(n, arg(0), c.span);
@@ -1228,7 +1228,7 @@ class FunctionLowerer {
 
   void for_each(const ast::ForEach& f) {
     ValueId c = expr(*f.container);
-    const Type& ct = f_.type_of(c);
+    const Type ct = f_.type_of(c);  // a copy: emitting ops grows the value table
     ValueId n = ct.array_rank > 0 ? b_.dim(c, 0) : numel(c);
     b_.for_range(b_.const_i64(0), b_.sub(n, b_.const_i64(1)), [&](ValueId i) {
       scopes_.emplace_back();
