@@ -113,7 +113,39 @@ inline double log_Phi(double z, double* dz) {
 // whose loops are reductions (which the vectorisers may not reorder without fast-math) and for
 // the matrix-product micro-kernel. Wider hosts run two of them per instruction pair; SSE2-only
 // hosts split them.
+#if defined(__clang__) || defined(__AVX__)
 typedef double v4d __attribute__((vector_size(32)));
+#else
+// GCC lowers 32-byte vectors element by element through memory when AVX is off (1 GFLOP/s in
+// the matrix product); two 16-byte halves keep it in SSE registers.
+typedef double v2d __attribute__((vector_size(16)));
+struct v4d {
+  v2d lo, hi;
+  v4d() = default;
+  v4d(double a, double b, double c, double d) : lo{a, b}, hi{c, d} {}
+  double operator[](int i) const { return i < 2 ? lo[i] : hi[i - 2]; }
+};
+inline v4d operator*(v4d a, v4d b) {
+  a.lo *= b.lo;
+  a.hi *= b.hi;
+  return a;
+}
+inline v4d operator*(v4d a, double s) {
+  a.lo *= s;
+  a.hi *= s;
+  return a;
+}
+inline v4d operator+(v4d a, v4d b) {
+  a.lo += b.lo;
+  a.hi += b.hi;
+  return a;
+}
+inline v4d& operator+=(v4d& a, v4d b) {
+  a.lo += b.lo;
+  a.hi += b.hi;
+  return a;
+}
+#endif
 inline v4d load4(const double* p) {
   v4d v;
   __builtin_memcpy(&v, p, sizeof v);
