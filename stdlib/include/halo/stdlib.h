@@ -37,7 +37,9 @@
  *
  * Container kernels: a forward function plus, where differentiable, `<name>_rev` that
  * ACCUMULATES (+=) into the adjoints of the inputs, given the adjoint of the output(s) and the
- * primal inputs and outputs. Any adjoint pointer may be NULL (that input is not needed).
+ * primal inputs and outputs. Where a reverse kernel takes several input adjoints, any of them
+ * may be NULL (that input needs none); a lone input adjoint (and the unconstrained input's
+ * adjoint of a transform) is required.
  * Functions of a symmetric matrix read only its lower triangle (diagonal included) and put
  * their adjoint there.
  * ------------------------------------------------------------------------------------------- */
