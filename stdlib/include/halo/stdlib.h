@@ -325,7 +325,7 @@ void halo_gemv(int trans, int64_t m, int64_t n, double alpha, const double* A, c
 void halo_gemv_rev(int trans, int64_t m, int64_t n, double alpha, const double* A, const double* x,
                    const double* y_adj, double* A_adj, double* x_adj);
 /* C = alpha * op(A) * op(B) + beta * C; C is m x n, op(A) m x k, op(B) k x n (A stored k x m
- * when transA). beta = 0 overwrites C. */
+ * when transA). beta = 0 overwrites C. Packs blocks on the stack (about 70 KiB). */
 void halo_gemm(int transA, int transB, int64_t m, int64_t n, int64_t k, double alpha, const double* A,
                const double* B, double beta, double* C);
 /* Adjoint of gemm given C_adj: A_adj += alpha * C_adj op(B)^T (transposed if transA),
