@@ -53,7 +53,7 @@ const std::set<std::string>& unary_math() {
       "logit", "inv_logit", "log_inv_logit", "log1m_inv_logit", "log1m", "log1p_exp", "log1m_exp",
       "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh",
       "atanh", "exp2", "log2", "log10", "softplus", "sigmoid", "relu", "gelu", "elu",
-      "leaky_relu", "inv_cloglog", "log_softmax_scalar"};
+      "leaky_relu", "inv_cloglog"};
   return names;
 }
 const std::set<std::string>& binary_math() {
