@@ -379,6 +379,15 @@ class Differentiator {
         if (!result_active()) return;
         b.accumulate(adj(o.operands[0]), g_of(b, o.results[0]));
         return;
+      case OpKind::Slice: {
+        if (!result_active()) return;
+        Op acc = Op::make(OpKind::AccumulateSlice, {adj(o.operands[0])});
+        for (size_t k = 1; k < o.operands.size(); ++k) acc.operands.push_back(primal(o.operands[k]));
+        acc.operands.push_back(b.load(adj(o.results[0])));
+        acc.i = o.i;
+        b.emit(std::move(acc));
+        return;
+      }
       case OpKind::View:
         if (!result_active()) return;
         b.emit(Op::make(OpKind::AccumulateView,
@@ -616,9 +625,16 @@ class Differentiator {
     const size_t nd = static_cast<size_t>(o.i);
     const Region& body = o.regions[0];
     if (o.results.size() != 1) throw AdError("maps with several results are not differentiable yet");
-    const bool sum = o.kind == OpKind::MapSum ||
-                     (!o.map_results.empty() && o.map_results[0] == MapResult::Sum);
+    const MapResult mode = !o.map_results.empty() ? o.map_results[0]
+                           : o.kind == OpKind::MapSum ? MapResult::Sum : MapResult::Elementwise;
+    const bool sum = mode == MapResult::Sum;
     ValueId g = sum ? g_of(b, o.results[0]) : b.load(adj(o.results[0]));
+    // The output adjoint is indexed like the result: per element, one scalar, per column
+    // (row sums: a row-vector-matrix product) or per row (column sums: matrix-vector).
+    Broadcast g_broadcast = mode == MapResult::Elementwise ? Broadcast::Elementwise
+                            : mode == MapResult::Sum       ? Broadcast::Scalar
+                            : mode == MapResult::SumOverRows ? Broadcast::Rows
+                                                             : Broadcast::Cols;
 
     Op rev = Op::make(OpKind::Map);
     rev.i = o.i;
@@ -630,7 +646,7 @@ class Differentiator {
       if (active_[o.operands[nd + k]]) active_inputs.push_back(k);
     }
     rev.operands.push_back(g);
-    rev.broadcasts.push_back(sum ? Broadcast::Scalar : Broadcast::Elementwise);
+    rev.broadcasts.push_back(g_broadcast);
 
     // Body: fresh arguments, the forward body recomputed, then its scalar adjoint.
     Region rb;

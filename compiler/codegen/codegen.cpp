@@ -298,6 +298,7 @@ class FunctionLowering {
         break;
       }
       case OpKind::Slice: slice(o); break;
+      case OpKind::AccumulateSlice: accumulate_slice(o); break;
       case OpKind::Map:
       case OpKind::MapSum: map(o); break;
       case OpKind::Var: var(o); break;
@@ -424,11 +425,11 @@ class FunctionLowering {
     vals_[o.results[0]] = view;
   }
 
-  // slice(t, lo0, hi0, lo1, hi1, ...): half-open ranges per dim; dims not in the keep mask take
-  // the single index lo. Copies into a new tensor.
-  void slice(const ir::Op& o) {
-    const Val& t = vals_[o.operands[0]];
-    const ir::Type& type = f_.type_of(o.operands[0]);
+  // Walks the elements of a slice of `t` (half-open ranges per dim; dims not in `mask` take the
+  // single index lo) in nested loops over the kept dims, calling fn(source offset, offset in
+  // the slice); with a null fn it only computes them. Returns the slice's dims.
+  std::vector<llvm::Value*> walk_slice(const ir::Op& o, const Val& t, const ir::Type& type,
+                                       const std::function<void(llvm::Value*, llvm::Value*)>& fn) {
     const size_t rank = type.rank();
     std::vector<llvm::Value*> lo(rank), hi(rank);
     for (size_t k = 0; k < rank; ++k) {
@@ -442,15 +443,26 @@ class FunctionLowering {
         kept.push_back(k);
         out_dims.push_back(b_.CreateSub(hi[k], lo[k]));
       }
-    const ir::Type& out_type = f_.type_of(o.results[0]);
-    Val out{alloc_tensor(type.elem, out_dims), out_dims};
-    // Nested loops over the kept dims (outermost first); each element copied by index.
+    // The slice is addressed column-major over its kept dims (an element-only layout).
     std::vector<llvm::Value*> src_idx(lo.begin(), lo.end());
     std::vector<llvm::Value*> dst_idx(kept.size());
     std::function<void(size_t)> nest = [&](size_t level) {
       if (level == kept.size()) {
-        llvm::Value* v = load_scalar_at(type.elem, t.v, element_offset(type, t.dims, src_idx));
-        store_scalar_at(type.elem, out.v, element_offset(out_type, out_dims, dst_idx), v);
+        llvm::Value* dst = b_.getInt64(0);
+        llvm::Value* stride = b_.getInt64(1);
+        // Kept dims keep the source's kind: array dims row-major, element dims column-major.
+        size_t kept_array = 0;
+        for (size_t k : kept) kept_array += k < type.array_rank ? 1 : 0;
+        llvm::Value* array_index = b_.getInt64(0);
+        for (size_t j = 0; j < kept_array; ++j) array_index = b_.CreateAdd(b_.CreateMul(array_index, out_dims[j]), dst_idx[j]);
+        llvm::Value* block = b_.getInt64(1);
+        for (size_t j = kept_array; j < kept.size(); ++j) block = b_.CreateMul(block, out_dims[j]);
+        dst = b_.CreateMul(array_index, block);
+        for (size_t j = kept_array; j < kept.size(); ++j) {
+          dst = b_.CreateAdd(dst, b_.CreateMul(dst_idx[j], stride));
+          stride = b_.CreateMul(stride, out_dims[j]);
+        }
+        fn(element_offset(type, t.dims, src_idx), dst);
         return;
       }
       size_t k = kept[level];
@@ -460,8 +472,32 @@ class FunctionLowering {
         nest(level + 1);
       }, "slice");
     };
-    nest(0);
+    if (fn) nest(0);
+    return out_dims;
+  }
+
+  // slice(t, lo0, hi0, lo1, hi1, ...): copies the slice into a new tensor.
+  void slice(const ir::Op& o) {
+    const Val& t = vals_[o.operands[0]];
+    const ir::Type& type = f_.type_of(o.operands[0]);
+    std::vector<llvm::Value*> dims = walk_slice(o, t, type, nullptr);  // dims only
+    Val out{alloc_tensor(type.elem, dims), dims};
+    walk_slice(o, t, type, [&](llvm::Value* src, llvm::Value* dst) {
+      store_scalar_at(type.elem, out.v, dst, load_scalar_at(type.elem, t.v, src));
+    });
     vals_[o.results[0]] = out;
+  }
+
+  // accumulate_slice(ref, lo0, hi0, ..., value): the slice of ref += value.
+  void accumulate_slice(const ir::Op& o) {
+    const Val& r = vals_[o.operands[0]];
+    const ir::Type type = f_.type_of(o.operands[0]).value_type();
+    const Val& x = vals_[o.operands.back()];
+    auto* f64 = b_.getDoubleTy();
+    walk_slice(o, r, type, [&](llvm::Value* dst, llvm::Value* src) {
+      llvm::Value* p = b_.CreateGEP(f64, r.v, dst);
+      b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(f64, p), b_.CreateLoad(f64, b_.CreateGEP(f64, x.v, src))), p);
+    });
   }
 
   // map / map_sum over 1 dim (flat: elementwise and scalar inputs) or 2 dims (rows x cols,

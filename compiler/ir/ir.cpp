@@ -50,6 +50,7 @@ const char* op_name(OpKind k) {
     case OpKind::Extract: return "extract";
     case OpKind::View: return "view";
     case OpKind::AccumulateView: return "accumulate_view";
+    case OpKind::AccumulateSlice: return "accumulate_slice";
     case OpKind::Slice: return "slice";
     case OpKind::Map: return "map";
     case OpKind::MapSum: return "map_sum";
@@ -197,7 +198,8 @@ class Printer {
       case OpKind::Param: out_ << " #" << o.i; break;
       case OpKind::Alloc:
       case OpKind::Var: out_ << " " << o.type.str() << " fill=" << fmt_double(o.f); break;
-      case OpKind::Slice: out_ << " keep=" << o.i; break;
+      case OpKind::Slice:
+      case OpKind::AccumulateSlice: out_ << " keep=" << o.i; break;
       case OpKind::MatMul: out_ << (o.i & 1 ? ".tA" : "") << (o.i & 2 ? ".tB" : ""); break;
       case OpKind::Map:
       case OpKind::MapSum:

@@ -672,9 +672,13 @@ class FunctionLowerer {
   // ---- indexing ----
 
   ValueId index(const ast::Index& ix) {
-    for (const auto& item : ix.indices)
-      if (item.kind != ast::IndexItem::Kind::Single || !item.lo->type.is_int())
-        throw Unsupported(item.span, "multi-indexes and slices");
+    bool all_single = true;
+    for (const auto& item : ix.indices) {
+      if (item.kind == ast::IndexItem::Kind::Single && !item.lo->type.is_int())
+        throw Unsupported(item.span, "multi-indexes (indexing with an array of ints)");
+      all_single = all_single && item.kind == ast::IndexItem::Kind::Single;
+    }
+    if (!all_single) return slice(ix);
     std::string name = ix.base->kind == ExprKind::Variable ? static_cast<const ast::Variable&>(*ix.base).name : "";
     // A var indexed directly avoids loading (copying) the whole container.
     if (ix.base->kind == ExprKind::Variable) {
@@ -688,6 +692,62 @@ class FunctionLowerer {
     ValueId base = expr(*ix.base);
     std::vector<ValueId> idx = checked_indices(ix, base, name);
     return b_.extract(base, idx, ir_type(ix.type));
+  }
+
+  // x[a:b, :, i] and friends: one half-open range per dimension (single indexes drop theirs),
+  // copied into a new tensor. Ranges are checked to lie inside the container; b < a is empty.
+  ValueId slice(const ast::Index& ix) {
+    ValueId base = expr(*ix.base);
+    const Type bt = f_.type_of(base);  // a copy: emitting ops grows the value table
+    std::string name = ix.base->kind == ExprKind::Variable ? static_cast<const ast::Variable&>(*ix.base).name : "a container";
+    Op op = Op::make(OpKind::Slice, {base});
+    int64_t keep = 0;
+    for (int k = 0; k < bt.rank(); ++k) {
+      ValueId n = b_.dim(base, k);
+      ValueId lo, hi;
+      const ast::IndexItem* item = k < static_cast<int>(ix.indices.size()) ? &ix.indices[k] : nullptr;
+      auto one = b_.const_i64(1);
+      auto in_range = [&](ValueId v, ValueId limit, const std::string& what) {
+        // 0 <= v <= limit
+        ValueId ok = b_.emit1(OpKind::And, {b_.cmp(CmpPred::Ge, v, b_.const_i64(0)), b_.cmp(CmpPred::Le, v, limit)},
+                              Type::boolean());
+        Op check = Op::make(OpKind::Check, {ok});
+        check.check = CheckKind::Domain;
+        check.text = what + " is out of range for '" + name + "'" +
+                     (bt.rank() > 1 ? " in dimension " + std::to_string(k + 1) : "") + " (line " +
+                     std::to_string(ix.span.begin_line) + ")";
+        b_.emit(std::move(check));
+      };
+      if (!item || item->kind == ast::IndexItem::Kind::All) {
+        lo = b_.const_i64(0);
+        hi = n;
+        keep |= int64_t{1} << k;
+      } else if (item->kind == ast::IndexItem::Kind::Single) {
+        lo = b_.sub(expr(*item->lo), one);
+        Op check = Op::make(OpKind::Check, {lo, n});
+        check.check = CheckKind::IndexBounds;
+        check.text = "index {} out of range for '" + name + "'" +
+                     (bt.rank() > 1 ? " in dimension " + std::to_string(k + 1) : "") + " of size {} (line " +
+                     std::to_string(ix.span.begin_line) + ")";
+        b_.emit(std::move(check));
+        hi = b_.add(lo, one);
+      } else {
+        lo = item->lo ? b_.sub(expr(*item->lo), one) : b_.const_i64(0);
+        hi = item->hi ? expr(*item->hi) : n;
+        // An empty range (hi < lo) gives a zero-size slice.
+        hi = b_.emit1(OpKind::Select, {b_.cmp(CmpPred::Lt, hi, lo), lo, hi}, Type::i64());
+        in_range(lo, n, "range start");
+        in_range(hi, n, "range end");
+        keep |= int64_t{1} << k;
+      }
+      op.operands.push_back(lo);
+      op.operands.push_back(hi);
+    }
+    op.i = keep;
+    ValueId out = b_.value(ir_type(ix.type));
+    op.results = {out};
+    b_.emit(std::move(op));
+    return out;
   }
 
   // 0-based indices with bounds checks that report the 1-based index and the size.
@@ -1015,6 +1075,9 @@ class FunctionLowerer {
                            bool propto, Span span, int signature) {
     bool discrete = !args.empty() && (args[0]->type.base == BaseKind::Int);
     std::string kernel = family + (discrete ? "_lpmf" : "_lpdf");
+    for (const ast::Expr* a : args)
+      if (a->type.base == BaseKind::Matrix && family == "normal_mixture")
+        throw Unsupported(span, "normal_mixture over the rows of a matrix (the per-row mixture kernel)");
     // Which kernel arguments are ints (the rest are doubles), from the signature table.
     std::vector<bool> int_arg(args.size(), false);
     if (signature >= 0) {

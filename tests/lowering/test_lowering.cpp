@@ -200,3 +200,30 @@ model {
   d.check_gradient({0.2, std::log(0.3), 0.4, -0.2});
   d.check_gradient({-0.1, std::log(0.1), -1.0, 1.5});
 }
+
+TEST_CASE("slices of vectors and matrices, with their gradients") {
+  auto m = build(R"(
+data {
+  int<lower=2> N;
+  matrix[N, 3] X;
+  vector[N] y;
+}
+parameters {
+  vector[5] b;
+  real<lower=0> s;
+}
+model {
+  vector[3] head3 = b[1:3];
+  b[2:] ~ normal(0, 2);
+  y ~ normal(X[:, 1] * b[4] + X[:, 2:3] * head3[2:3] + b[5], s);
+  target += -sum(b[:2] .* b[:2]);
+}
+)");
+  int64_t N = 6;
+  std::vector<double> X, y;
+  for (int k = 0; k < 18; ++k) X.push_back(std::cos(0.9 * k));
+  for (int k = 0; k < 6; ++k) y.push_back(0.3 * k - 0.5);
+  halo_tensor Xt = halo::testing::make_tensor(X, {6, 3}), yt = halo::testing::make_tensor(y, {6});
+  Density d{*m, {&N, &Xt, &yt}};
+  d.check_gradient({0.1, -0.4, 0.7, 1.2, -0.3, std::log(0.8)});
+}
