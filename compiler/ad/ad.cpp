@@ -104,6 +104,7 @@ class Differentiator {
         switch (o.kind) {
           case OpKind::Store:
           case OpKind::StoreElem:
+          case OpKind::StoreSlice:
           case OpKind::Accumulate:
           case OpKind::AccumulateElem:
             if (active_[o.operands.back()]) mark(o.operands[0]);
@@ -144,7 +145,8 @@ class Differentiator {
     for (const Op& o : r.ops) {
       for (ValueId v : o.results)
         if (active_[v]) return true;
-      if ((o.kind == OpKind::Store || o.kind == OpKind::StoreElem || o.kind == OpKind::Accumulate ||
+      if ((o.kind == OpKind::Store || o.kind == OpKind::StoreElem || o.kind == OpKind::StoreSlice ||
+           o.kind == OpKind::Accumulate ||
            o.kind == OpKind::AccumulateElem) &&
           active_[o.operands[0]])
         return true;
@@ -423,6 +425,35 @@ class Differentiator {
           accumulate(b, v, b.emit1(OpKind::LoadElem, ops, elem));
         }
         store_zero(b, a, idx);
+        return;
+      }
+      case OpKind::StoreSlice: {
+        // adj_v += adj_ref[slice]; adj_ref[slice] = 0
+        ValueId ref = o.operands[0], v = o.operands.back();
+        if (!active_[ref]) return;
+        ValueId a = adj(ref);
+        std::vector<ValueId> ranges;
+        for (size_t k = 1; k + 1 < o.operands.size(); ++k) ranges.push_back(primal(o.operands[k]));
+        Op take = Op::make(OpKind::Slice, {a});
+        take.operands.insert(take.operands.end(), ranges.begin(), ranges.end());
+        take.i = o.i;
+        Type st = f_.type_of(v);
+        st.elem = Elem::F64;
+        ValueId part = g_.new_value(st);
+        take.results = {part};
+        b.emit(std::move(take));
+        if (active_[v]) accumulate(b, v, part);
+        std::vector<ValueId> dims;
+        for (int k = 0; k < st.rank(); ++k) dims.push_back(b.dim(part, k));
+        ValueId zero = b.value(st);
+        Op alloc = Op::make(OpKind::Alloc, dims, {zero});
+        alloc.type = st;
+        b.emit(std::move(alloc));
+        Op put = Op::make(OpKind::StoreSlice, {a});
+        put.operands.insert(put.operands.end(), ranges.begin(), ranges.end());
+        put.operands.push_back(zero);
+        put.i = o.i;
+        b.emit(std::move(put));
         return;
       }
       case OpKind::Accumulate: {

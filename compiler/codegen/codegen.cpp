@@ -299,6 +299,7 @@ class FunctionLowering {
       }
       case OpKind::Slice: slice(o); break;
       case OpKind::AccumulateSlice: accumulate_slice(o); break;
+      case OpKind::StoreSlice: store_slice(o); break;
       case OpKind::Map:
       case OpKind::MapSum: map(o); break;
       case OpKind::Var: var(o); break;
@@ -486,6 +487,24 @@ class FunctionLowering {
       store_scalar_at(type.elem, out.v, dst, load_scalar_at(type.elem, t.v, src));
     });
     vals_[o.results[0]] = out;
+  }
+
+  // store_slice(ref, lo0, hi0, ..., value): the slice of ref = value (sizes checked).
+  void store_slice(const ir::Op& o) {
+    const Val& r = vals_[o.operands[0]];
+    const ir::Type type = f_.type_of(o.operands[0]).value_type();
+    const Val& x = vals_[o.operands.back()];
+    std::vector<llvm::Value*> dims = walk_slice(o, r, type, nullptr);
+    llvm::Value* want = product(dims);
+    llvm::Value* have = product(x.dims);
+    auto* ok = llvm::BasicBlock::Create(ctx_, "slice.ok", fn_);
+    std::string msg = "assignment to a slice: the slice has {} elements but the value has {}";
+    if (o.source_line > 0) msg += " (line " + std::to_string(o.source_line) + ")";
+    b_.CreateCondBr(b_.CreateICmpEQ(want, have), ok, fail_block(msg, want, have));
+    b_.SetInsertPoint(ok);
+    walk_slice(o, r, type, [&](llvm::Value* dst, llvm::Value* src) {
+      store_scalar_at(type.elem, r.v, dst, load_scalar_at(type.elem, x.v, src));
+    });
   }
 
   // accumulate_slice(ref, lo0, hi0, ..., value): the slice of ref += value.

@@ -51,6 +51,7 @@ const char* op_name(OpKind k) {
     case OpKind::View: return "view";
     case OpKind::AccumulateView: return "accumulate_view";
     case OpKind::AccumulateSlice: return "accumulate_slice";
+    case OpKind::StoreSlice: return "store_slice";
     case OpKind::Slice: return "slice";
     case OpKind::Map: return "map";
     case OpKind::MapSum: return "map_sum";
@@ -199,6 +200,7 @@ class Printer {
       case OpKind::Alloc:
       case OpKind::Var: out_ << " " << o.type.str() << " fill=" << fmt_double(o.f); break;
       case OpKind::Slice:
+      case OpKind::StoreSlice:
       case OpKind::AccumulateSlice: out_ << " keep=" << o.i; break;
       case OpKind::MatMul: out_ << (o.i & 1 ? ".tA" : "") << (o.i & 2 ? ".tB" : ""); break;
       case OpKind::Map:

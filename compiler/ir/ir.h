@@ -79,6 +79,7 @@ enum class OpKind : uint8_t {
   View,       // (t, offset, dims...) -> a tensor of the result's type over the contiguous
               // elements of t from `offset` (a view: read-only); parameters read from theta
   AccumulateView,  // (ref, offset, value): ref's elements from `offset` += value's (AD of View)
+  StoreSlice,      // (ref, lo0, hi0, ..., value) attr i = keep mask: the slice of ref = value
   AccumulateSlice, // (ref, lo0, hi0, ..., value) attr i = keep mask: the slice of ref += value
                    // (AD of Slice)
   Slice,      // (t, lo0, hi0, lo1, hi1, ...) one half-open range per dimension; attr mask of

@@ -150,6 +150,17 @@ class FunctionLowerer {
         return b_.emit1(OpKind::Select, {cond, a, bb}, f_.type_of(a));
       }
       case ExprKind::Index: return index(static_cast<const ast::Index&>(e));
+      case ExprKind::Transpose: {
+        const auto& t = static_cast<const ast::Transpose&>(e);
+        if (t.operand->type.base == BaseKind::Matrix) throw Unsupported(e.span, "matrix transposes");
+        // vector <-> row vector: the same elements, retyped (a view).
+        ValueId x = expr(*t.operand);
+        Op view = Op::make(OpKind::View, {x, b_.const_i64(0), b_.dim(x, 0)});
+        ValueId out = b_.value(ir_type(e.type));
+        view.results = {out};
+        b_.emit(std::move(view));
+        return out;
+      }
       case ExprKind::Member: {
         std::vector<ValueId> tensors = network_tensors(e);
         if (tensors.size() != 1) throw Unsupported(e.span, "a whole network or layer as a value");
@@ -698,12 +709,23 @@ class FunctionLowerer {
   // copied into a new tensor. Ranges are checked to lie inside the container; b < a is empty.
   ValueId slice(const ast::Index& ix) {
     ValueId base = expr(*ix.base);
-    const Type bt = f_.type_of(base);  // a copy: emitting ops grows the value table
     std::string name = ix.base->kind == ExprKind::Variable ? static_cast<const ast::Variable&>(*ix.base).name : "a container";
     Op op = Op::make(OpKind::Slice, {base});
+    op.i = slice_ranges(ix, base, name, op.operands);
+    ValueId out = b_.value(ir_type(ix.type));
+    op.results = {out};
+    b_.emit(std::move(op));
+    return out;
+  }
+
+  // Appends (lo, hi) per dimension of `container` (a value or a var) for the index list, with
+  // bounds checks; returns the mask of the dimensions a slice keeps.
+  int64_t slice_ranges(const ast::Index& ix, ValueId container, const std::string& name,
+                       std::vector<ValueId>& operands) {
+    const Type bt = f_.type_of(container).value_type();  // a copy: emitting ops grows the table
     int64_t keep = 0;
     for (int k = 0; k < bt.rank(); ++k) {
-      ValueId n = b_.dim(base, k);
+      ValueId n = b_.dim(container, k);
       ValueId lo, hi;
       const ast::IndexItem* item = k < static_cast<int>(ix.indices.size()) ? &ix.indices[k] : nullptr;
       auto one = b_.const_i64(1);
@@ -740,14 +762,10 @@ class FunctionLowerer {
         in_range(hi, n, "range end");
         keep |= int64_t{1} << k;
       }
-      op.operands.push_back(lo);
-      op.operands.push_back(hi);
+      operands.push_back(lo);
+      operands.push_back(hi);
     }
-    op.i = keep;
-    ValueId out = b_.value(ir_type(ix.type));
-    op.results = {out};
-    b_.emit(std::move(op));
-    return out;
+    return keep;
   }
 
   // 0-based indices with bounds checks that report the 1-based index and the size.
@@ -971,6 +989,25 @@ class FunctionLowerer {
       return b_.emit1(OpKind::Select, {b_.cmp(CmpPred::Lt, x, b_.const_f64(0.0)), b_.const_f64(0.0), b_.const_f64(1.0)}, Type::f64());
     }
     if (n.size() > 4 && n.compare(n.size() - 4, 4, "_rng") == 0) return rng_call(c);
+    for (const char* suffix : {"_lcdf", "_lccdf", "_cdf"}) {
+      std::string sfx = suffix;
+      if (n.size() <= sfx.size() || n.compare(n.size() - sfx.size(), sfx.size(), sfx) != 0) continue;
+      std::vector<const ast::Expr*> dargs;
+      bool any_container = false;
+      for (const auto& a : c.args) {
+        dargs.push_back(a.get());
+        any_container = any_container || is_container(a->type);
+      }
+      // A vectorised _cdf is a product (Stan); the log forms sum like densities.
+      if (sfx == "_cdf" && any_container) throw Unsupported(c.span, "a vectorised _cdf");
+      return log_density_term(n.substr(0, n.size() - sfx.size()), dargs, false, c.span, c.signature, n);
+    }
+    if (n == "rep_matrix" && c.args.size() == 3 && c.args[0]->type.is_scalar()) {
+      ValueId x = to_real(arg(0));
+      Op& op = emit_map2(arg(1), arg(2), {x}, {Broadcast::Scalar}, MapResult::Elementwise, Type::matrix(),
+                         [&](const std::vector<ValueId>& a) { return a[0]; });
+      return op.results[0];
+    }
     const std::string suffixes[] = {"_lpdf", "_lupdf", "_lpmf", "_lupmf"};
     for (const std::string& suffix : suffixes) {
       if (n.size() > suffix.size() && n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0) {
@@ -1071,10 +1108,11 @@ class FunctionLowerer {
  public:
   // A log density term `family(variate | args)` summed over its elements, vectorised with
   // broadcasting like Stan's, in one fused map when any argument is a container.
+  // `kernel` overrides the stdlib function (the log cdfs: summed over elements like densities).
   ValueId log_density_term(const std::string& family, const std::vector<const ast::Expr*>& args,
-                           bool propto, Span span, int signature) {
+                           bool propto, Span span, int signature, const std::string& kernel_name = "") {
     bool discrete = !args.empty() && (args[0]->type.base == BaseKind::Int);
-    std::string kernel = family + (discrete ? "_lpmf" : "_lpdf");
+    std::string kernel = !kernel_name.empty() ? kernel_name : family + (discrete ? "_lpmf" : "_lpdf");
     for (const ast::Expr* a : args)
       if (a->type.base == BaseKind::Matrix && family == "normal_mixture")
         throw Unsupported(span, "normal_mixture over the rows of a matrix (the per-row mixture kernel)");
@@ -1229,8 +1267,19 @@ class FunctionLowerer {
       const auto& v = static_cast<const ast::Variable&>(*ix.base);
       const Binding& bnd = lookup(v.name, v.span);
       if (bnd.kind != Binding::Kind::Ref) throw Unsupported(a.span, "assignment to '" + v.name + "' here");
-      for (const auto& item : ix.indices)
-        if (item.kind != ast::IndexItem::Kind::Single) throw Unsupported(item.span, "assignment to a slice");
+      bool all_single = true;
+      for (const auto& item : ix.indices) all_single = all_single && item.kind == ast::IndexItem::Kind::Single;
+      if (!all_single) {
+        if (a.op != ast::AssignOp::Assign) throw Unsupported(a.span, "compound assignment to a slice");
+        ValueId value = convert_to(expr(*a.rhs), a.rhs->type, ix.type, a.span);
+        Op st = Op::make(OpKind::StoreSlice, {bnd.id});
+        st.i = slice_ranges(ix, bnd.id, v.name, st.operands);
+        if (f_.type_of(value).rank() == 0) throw Unsupported(a.span, "assigning a scalar to a slice");
+        st.operands.push_back(value);
+        st.source_line = line_;
+        b_.emit(std::move(st));
+        return;
+      }
       std::vector<ValueId> idx = checked_indices(ix, bnd.id, v.name);
       ValueId value = compound_value(a, [&] {
         std::vector<ValueId> ops = {bnd.id};

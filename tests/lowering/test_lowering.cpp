@@ -227,3 +227,23 @@ model {
   Density d{*m, {&N, &Xt, &yt}};
   d.check_gradient({0.1, -0.4, 0.7, 1.2, -0.3, std::log(0.8)});
 }
+
+TEST_CASE("assignment to slices, with the gradient flowing through them") {
+  auto m = build(R"(
+parameters {
+  vector[4] b;
+  real c;
+}
+model {
+  vector[4] v;
+  matrix[2, 3] M = rep_matrix(0, 2, 3);
+  v[1:2] = b[1:2] * c;
+  v[3:] = b[3:4] .* b[1:2];
+  M[:, 2] = v[2:3];
+  M[1, :] = b[1:3]';
+  target += -dot_self(v) - 0.5 * sum(M .* M) - square(c - 1);
+}
+)");
+  Density d{*m, {}};
+  d.check_gradient({0.3, -0.7, 1.1, 0.4, 0.8});
+}
