@@ -1508,6 +1508,8 @@ class ModelLowerer {
               case ast::ElementKind::Vector:
               case ast::ElementKind::RowVector:
               case ast::ElementKind::Matrix: break;
+              case ast::ElementKind::Ordered: p.constraint = "ordered"; break;
+              case ast::ElementKind::PositiveOrdered: p.constraint = "positive_ordered"; break;
               default: throw Unsupported(d.type.span, std::string("parameters of type ") + ast::to_string(d.type.element));
             }
             params_.push_back(p);
@@ -1748,6 +1750,75 @@ class ModelLowerer {
     return "identity";
   }
 
+  // ordered: x1 = u1, x_k = x_{k-1} + exp(u_k); positive_ordered: x1 = exp(u1) as well.
+  // log|J| = the sum of the exponentiated u's (Stan reference manual, "Ordered vector").
+  ValueId constrain_ordered(FunctionLowerer& fl, const ParamInfo& p, ValueId u, ValueId jacobian, ValueId target) {
+    Builder& b = fl.builder();
+    const bool positive = p.constraint == "positive_ordered";
+    ValueId n = b.dim(u, 0);
+    ValueId x = b.var(Type::vector(), {n}, 0.0, p.name);
+    ValueId zero = b.const_i64(0), one = b.const_i64(1);
+    Op branch = Op::make(OpKind::If, {b.cmp(CmpPred::Gt, n, zero)});
+    Region nonempty;
+    b.in(nonempty, [&] {
+      ValueId u0 = b.extract(u, {zero}, Type::f64());
+      b.emit(Op::make(OpKind::StoreElem, {x, zero, positive ? b.call("exp", {u0}) : u0}));
+      b.for_range(one, b.sub(n, one), [&](ValueId k) {
+        ValueId prev = b.emit1(OpKind::LoadElem, {x, b.sub(k, one)}, Type::f64());
+        ValueId next = b.add(prev, b.call("exp", {b.extract(u, {k}, Type::f64())}));
+        b.emit(Op::make(OpKind::StoreElem, {x, k, next}));
+      });
+    });
+    branch.regions.push_back(std::move(nonempty));
+    branch.regions.push_back(Region{});
+    b.emit(std::move(branch));
+    if (jacobian != kNoValue) {
+      Op jb = Op::make(OpKind::If, {b.emit1(OpKind::And, {b.cmp(CmpPred::Ne, jacobian, zero), b.cmp(CmpPred::Gt, n, zero)}, Type::boolean())});
+      Region add;
+      b.in(add, [&] {
+        ValueId total = b.map(true, {n}, {u}, {Broadcast::Elementwise}, Type::f64(),
+                              [&](const std::vector<ValueId>& a) { return a[0]; });
+        if (!positive) total = b.sub(total, b.extract(u, {zero}, Type::f64()));
+        b.accumulate(target, total);
+      });
+      jb.regions.push_back(std::move(add));
+      jb.regions.push_back(Region{});
+      b.emit(std::move(jb));
+    }
+    return b.load(x);
+  }
+
+  ValueId unconstrain_ordered(FunctionLowerer& fl, const ParamInfo& p, ValueId x) {
+    Builder& b = fl.builder();
+    const bool positive = p.constraint == "positive_ordered";
+    ValueId n = b.dim(x, 0);
+    ValueId u = b.var(Type::vector(), {n}, 0.0, "u");
+    ValueId zero = b.const_i64(0), one = b.const_i64(1);
+    Op branch = Op::make(OpKind::If, {b.cmp(CmpPred::Gt, n, zero)});
+    Region nonempty;
+    b.in(nonempty, [&] {
+      ValueId x0 = b.extract(x, {zero}, Type::f64());
+      Op check0 = Op::make(OpKind::Check, {positive ? b.cmp(CmpPred::Gt, x0, b.const_f64(0.0)) : b.cmp(CmpPred::Eq, x0, x0)});
+      check0.check = CheckKind::Domain;
+      check0.text = "the value of '" + p.name + "' is not " + (positive ? "positive" : "a number");
+      b.emit(std::move(check0));
+      b.emit(Op::make(OpKind::StoreElem, {u, zero, positive ? b.call("log", {x0}) : x0}));
+      b.for_range(one, b.sub(n, one), [&](ValueId k) {
+        ValueId prev = b.extract(x, {b.sub(k, one)}, Type::f64());
+        ValueId cur = b.extract(x, {k}, Type::f64());
+        Op check = Op::make(OpKind::Check, {b.cmp(CmpPred::Gt, cur, prev)});
+        check.check = CheckKind::Domain;
+        check.text = "the value of '" + p.name + "' is not strictly increasing";
+        b.emit(std::move(check));
+        b.emit(Op::make(OpKind::StoreElem, {u, k, b.call("log", {b.sub(cur, prev)})}));
+      });
+    });
+    branch.regions.push_back(std::move(nonempty));
+    branch.regions.push_back(Region{});
+    b.emit(std::move(branch));
+    return b.load(u);
+  }
+
   // Bounds as scalars (container bounds are not supported yet).
   ValueId bound_value(FunctionLowerer& fl, const ast::Expr* e) {
     if (is_container(e->type)) throw Unsupported(e->span, "container bounds");
@@ -1759,6 +1830,7 @@ class ModelLowerer {
   ValueId constrain(FunctionLowerer& fl, const ParamInfo& p, ValueId u, ValueId jacobian, ValueId target) {
     Builder& b = fl.builder();
     if (p.constraint.empty()) return u;
+    if (p.constraint == "ordered" || p.constraint == "positive_ordered") return constrain_ordered(fl, p, u, jacobian, target);
     std::vector<ValueId> scalars;
     if (p.lower) scalars.push_back(bound_value(fl, p.lower));
     if (p.upper) scalars.push_back(bound_value(fl, p.upper));
@@ -2012,6 +2084,7 @@ class ModelLowerer {
   ValueId unconstrain(FunctionLowerer& fl, const ParamInfo& p, ValueId x) {
     Builder& b = fl.builder();
     if (p.constraint.empty()) return x;
+    if (p.constraint == "ordered" || p.constraint == "positive_ordered") return unconstrain_ordered(fl, p, x);
     std::vector<ValueId> s;
     if (p.lower) s.push_back(bound_value(fl, p.lower));
     if (p.upper) s.push_back(bound_value(fl, p.upper));

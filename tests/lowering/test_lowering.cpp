@@ -247,3 +247,26 @@ model {
   Density d{*m, {}};
   d.check_gradient({0.3, -0.7, 1.1, 0.4, 0.8});
 }
+
+TEST_CASE("ordered and positive_ordered parameters: transform, Jacobian, gradient") {
+  auto m = build(R"(
+parameters {
+  ordered[3] mu;
+  positive_ordered[2] s;
+}
+model {
+  mu ~ normal(0, 3);
+  s ~ exponential(1);
+}
+)");
+  Density d{*m, {}};
+  std::vector<double> u = {0.2, -0.5, 0.3, -0.1, 0.4};
+  double mu[3] = {u[0], u[0] + std::exp(u[1]), u[0] + std::exp(u[1]) + std::exp(u[2])};
+  double s[2] = {std::exp(u[3]), std::exp(u[3]) + std::exp(u[4])};
+  double expected = 0;
+  for (double x : mu) expected += -0.5 * (x / 3) * (x / 3) - std::log(3.0) - kLogSqrt2Pi;
+  for (double x : s) expected += -x;
+  double log_jacobian = u[1] + u[2] + u[3] + u[4];
+  CHECK(d.value(u) == doctest::Approx(expected + log_jacobian).epsilon(1e-12));
+  d.check_gradient(u);
+}
