@@ -1510,6 +1510,7 @@ class ModelLowerer {
               case ast::ElementKind::Matrix: break;
               case ast::ElementKind::Ordered: p.constraint = "ordered"; break;
               case ast::ElementKind::PositiveOrdered: p.constraint = "positive_ordered"; break;
+              case ast::ElementKind::Simplex: p.constraint = "simplex"; break;
               default: throw Unsupported(d.type.span, std::string("parameters of type ") + ast::to_string(d.type.element));
             }
             params_.push_back(p);
@@ -1645,6 +1646,11 @@ class ModelLowerer {
 
   // Unconstrained size of a parameter and its dims.
   std::pair<ValueId, std::vector<ValueId>> param_shape(FunctionLowerer& fl, const ParamInfo& p) {
+    if (!p.network && p.constraint == "simplex") {
+      // K values from K - 1 free ones (stick-breaking).
+      std::vector<ValueId> dims = fl.declared_dims(*p.decl);
+      return {fl.builder().sub(dims[0], fl.builder().const_i64(1)), dims};
+    }
     if (!p.network) return param_shape(fl, *p.decl);
     Builder& b = fl.builder();
     ValueId out = fl.expr(*p.network->widths[p.layer + 1]);
@@ -1708,7 +1714,8 @@ class ModelLowerer {
         u = b.extract(theta, {offset}, Type::f64());
       } else {
         Op view = Op::make(OpKind::View, {theta, offset});
-        view.operands.insert(view.operands.end(), dims.begin(), dims.end());
+        if (p.constraint == "simplex") view.operands.push_back(size);  // the free values
+        else view.operands.insert(view.operands.end(), dims.begin(), dims.end());
         u = b.value(t, p.name);
         view.results = {u};
         b.emit(std::move(view));
@@ -1788,6 +1795,67 @@ class ModelLowerer {
     return b.load(x);
   }
 
+  // Stan's stick-breaking simplex (reference manual, "Unit simplex"): for k < K,
+  // z_k = inv_logit(u_k - log(K - k)), x_k = stick * z_k with stick = 1 - sum of the earlier
+  // x; x_K = stick. log|J| = sum_k log(z_k) + log(1 - z_k) + log(stick_k).
+  ValueId constrain_simplex(FunctionLowerer& fl, ValueId u, ValueId jacobian, ValueId target) {
+    Builder& b = fl.builder();
+    ValueId free = b.dim(u, 0);
+    ValueId one = b.const_i64(1);
+    ValueId K = b.add(free, one);
+    ValueId x = b.var(Type::vector(), {K}, 0.0, "simplex");
+    ValueId stick = b.var(Type::f64(), {}, 1.0, "stick");
+    ValueId lj = b.var(Type::f64(), {}, 0.0, "log_jacobian");
+    b.for_range(b.const_i64(0), b.sub(free, one), [&](ValueId k) {
+      ValueId shift = b.call("log", {fl.to_real(b.sub(free, k))});
+      ValueId a = b.sub(b.extract(u, {k}, Type::f64()), shift);
+      ValueId z = b.call("inv_logit", {a});
+      ValueId left = b.load(stick);
+      ValueId xk = b.mul(left, z);
+      b.emit(Op::make(OpKind::StoreElem, {x, k, xk}));
+      b.accumulate(lj, b.add(b.add(b.call("log_inv_logit", {a}), b.call("log1m_inv_logit", {a})), b.call("log", {left})));
+      b.store(stick, b.sub(left, xk));
+    });
+    b.emit(Op::make(OpKind::StoreElem, {x, free, b.load(stick)}));
+    if (jacobian != kNoValue) {
+      Op jb = Op::make(OpKind::If, {b.cmp(CmpPred::Ne, jacobian, b.const_i64(0))});
+      Region add;
+      b.in(add, [&] { b.accumulate(target, b.load(lj)); });
+      jb.regions.push_back(std::move(add));
+      jb.regions.push_back(Region{});
+      b.emit(std::move(jb));
+    }
+    return b.load(x);
+  }
+
+  ValueId unconstrain_simplex(FunctionLowerer& fl, const ParamInfo& p, ValueId x) {
+    Builder& b = fl.builder();
+    ValueId K = b.dim(x, 0);
+    ValueId one = b.const_i64(1);
+    ValueId free = b.sub(K, one);
+    // Non-negative entries summing to 1 (to 1e-8, as Stan checks simplexes).
+    ValueId total = b.map(true, {K}, {x}, {Broadcast::Elementwise}, Type::f64(), [&](const std::vector<ValueId>& a) { return a[0]; });
+    ValueId negatives = b.map(true, {K}, {x}, {Broadcast::Elementwise}, Type::f64(), [&](const std::vector<ValueId>& a) {
+      return b.emit1(OpKind::Select, {b.cmp(CmpPred::Lt, a[0], b.const_f64(0.0)), b.const_f64(1.0), b.const_f64(0.0)}, Type::f64());
+    });
+    ValueId sum_ok = b.cmp(CmpPred::Le, b.call("fabs", {b.sub(total, b.const_f64(1.0))}), b.const_f64(1e-8));
+    Op check = Op::make(OpKind::Check, {b.emit1(OpKind::And, {sum_ok, b.cmp(CmpPred::Eq, negatives, b.const_f64(0.0))}, Type::boolean())});
+    check.check = CheckKind::Domain;
+    check.text = "the value of '" + p.name + "' is not a simplex (non-negative, summing to 1)";
+    b.emit(std::move(check));
+    ValueId u = b.var(Type::vector(), {free}, 0.0, "u");
+    ValueId stick = b.var(Type::f64(), {}, 1.0, "stick");
+    b.for_range(b.const_i64(0), b.sub(free, one), [&](ValueId k) {
+      ValueId xk = b.extract(x, {k}, Type::f64());
+      ValueId left = b.load(stick);
+      ValueId z = b.div(xk, left);
+      ValueId uk = b.add(b.call("logit", {z}), b.call("log", {fl.to_real(b.sub(free, k))}));
+      b.emit(Op::make(OpKind::StoreElem, {u, k, uk}));
+      b.store(stick, b.sub(left, xk));
+    });
+    return b.load(u);
+  }
+
   ValueId unconstrain_ordered(FunctionLowerer& fl, const ParamInfo& p, ValueId x) {
     Builder& b = fl.builder();
     const bool positive = p.constraint == "positive_ordered";
@@ -1831,6 +1899,7 @@ class ModelLowerer {
     Builder& b = fl.builder();
     if (p.constraint.empty()) return u;
     if (p.constraint == "ordered" || p.constraint == "positive_ordered") return constrain_ordered(fl, p, u, jacobian, target);
+    if (p.constraint == "simplex") return constrain_simplex(fl, u, jacobian, target);
     std::vector<ValueId> scalars;
     if (p.lower) scalars.push_back(bound_value(fl, p.lower));
     if (p.upper) scalars.push_back(bound_value(fl, p.upper));
@@ -2037,17 +2106,23 @@ class ModelLowerer {
     bind_inputs(fl, f, 1, true);
     // Total unconstrained size.
     std::vector<std::pair<ValueId, std::vector<ValueId>>> shapes;
-    ValueId total = b.const_i64(0);
+    ValueId total = b.const_i64(0), constrained_total = b.const_i64(0);
+    std::vector<ValueId> constrained_sizes;
     for (const ParamInfo& p : params_) {
       shapes.push_back(param_shape(fl, p));
       total = b.add(total, shapes.back().first);
+      ValueId n = b.const_i64(1);
+      for (ValueId d : shapes.back().second) n = b.mul(n, d);
+      constrained_sizes.push_back(n);
+      constrained_total = b.add(constrained_total, n);
     }
-    Op check = Op::make(OpKind::Check, {b.dim(flat, 0), total});
+    Op check = Op::make(OpKind::Check, {b.dim(flat, 0), constrained_total});
     check.check = CheckKind::SizeMatch;
     check.text = "the constrained parameters have {} values but the model has {}";
     b.emit(std::move(check));
     ValueId theta = b.var(Type::vector(), {total}, 0.0, "theta");
-    ValueId offset = b.const_i64(0);
+    ValueId offset = b.const_i64(0);       // into theta (unconstrained sizes)
+    ValueId in_offset = b.const_i64(0);    // into the constrained values
     for (size_t k = 0; k < params_.size(); ++k) {
       const ParamInfo& p = params_[k];
       auto& [size, dims] = shapes[k];
@@ -2061,9 +2136,9 @@ class ModelLowerer {
       }
       ValueId x;
       if (t.rank() == 0) {
-        x = b.extract(flat, {offset}, Type::f64());
+        x = b.extract(flat, {in_offset}, Type::f64());
       } else {
-        Op view = Op::make(OpKind::View, {flat, offset});
+        Op view = Op::make(OpKind::View, {flat, in_offset});
         view.operands.insert(view.operands.end(), dims.begin(), dims.end());
         x = b.value(t, p.name);
         view.results = {x};
@@ -2075,6 +2150,7 @@ class ModelLowerer {
       if (t.rank() == 0) b.emit(Op::make(OpKind::StoreElem, {theta, offset, u}));
       else b.emit(Op::make(OpKind::AccumulateView, {theta, offset, u}));
       offset = b.add(offset, size);
+      in_offset = b.add(in_offset, constrained_sizes[k]);
     }
     b.ret({b.load(theta)});
     return f;
@@ -2085,6 +2161,7 @@ class ModelLowerer {
     Builder& b = fl.builder();
     if (p.constraint.empty()) return x;
     if (p.constraint == "ordered" || p.constraint == "positive_ordered") return unconstrain_ordered(fl, p, x);
+    if (p.constraint == "simplex") return unconstrain_simplex(fl, p, x);
     std::vector<ValueId> s;
     if (p.lower) s.push_back(bound_value(fl, p.lower));
     if (p.upper) s.push_back(bound_value(fl, p.upper));

@@ -270,3 +270,32 @@ model {
   CHECK(d.value(u) == doctest::Approx(expected + log_jacobian).epsilon(1e-12));
   d.check_gradient(u);
 }
+
+TEST_CASE("simplex parameters: stick-breaking transform, Jacobian, gradient") {
+  auto m = build(R"(
+parameters {
+  simplex[4] th;
+}
+model {
+  target += 2 * log(th[1]) + log(th[3]) + 0.5 * log(th[4]);
+}
+)");
+  Density d{*m, {}};
+  std::vector<double> u = {0.3, -0.8, 0.5};
+  // Stan's stick-breaking, written out.
+  double x[4], stick = 1, log_jacobian = 0;
+  for (int k = 0; k < 3; ++k) {
+    double a = u[k] - std::log(3.0 - k);
+    double z = 1 / (1 + std::exp(-a));
+    x[k] = stick * z;
+    log_jacobian += std::log(z) + std::log(1 - z) + std::log(stick);
+    stick -= x[k];
+  }
+  x[3] = stick;
+  double expected = 2 * std::log(x[0]) + std::log(x[2]) + 0.5 * std::log(x[3]);
+  CHECK(d.value(u) == doctest::Approx(expected + log_jacobian).epsilon(1e-12));
+  d.jacobian = 0;
+  CHECK(d.value(u) == doctest::Approx(expected).epsilon(1e-12));
+  d.jacobian = 1;
+  d.check_gradient(u);
+}
