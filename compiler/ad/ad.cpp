@@ -541,9 +541,31 @@ class Differentiator {
         }
         return;
       }
-      case OpKind::Kernel:
-        if (result_active()) throw AdError("kernel calls are not differentiable yet: " + o.name);
+      case OpKind::Kernel: {
+        // The stdlib's reverse kernel <name>_rev takes (operands..., results..., result
+        // adjoints...) and returns one adjoint contribution per real operand (ir.h).
+        bool any = false;
+        for (ValueId r : o.results) any = any || active_[r];
+        if (!any) return;
+        Op rev = Op::make(OpKind::Kernel);
+        rev.name = o.name + "_rev";
+        rev.i = o.i;
+        rev.source_line = o.source_line;
+        for (ValueId v : o.operands) rev.operands.push_back(primal(v));
+        for (ValueId r : o.results) rev.operands.push_back(primal(r));
+        for (ValueId r : o.results) rev.operands.push_back(g_of(b, r));
+        std::vector<ValueId> targets;
+        for (ValueId v : o.operands) {
+          const Type t = f_.type_of(v).value_type();
+          if (!is_real(t)) continue;
+          targets.push_back(v);
+          rev.results.push_back(g_.new_value(t));
+        }
+        std::vector<ValueId> contributions = rev.results;
+        b.emit(std::move(rev));
+        for (size_t k = 0; k < targets.size(); ++k) accumulate(b, targets[k], contributions[k]);
         return;
+      }
       default:
         return;  // constants, ints, checks, prints, params: no adjoint
     }

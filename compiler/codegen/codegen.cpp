@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <functional>
+#include <map>
 #include <stdexcept>
 
 namespace halo::codegen {
@@ -343,7 +344,7 @@ class FunctionLowering {
       case OpKind::Return: ret(o); break;
       case OpKind::Yield: throw CodegenError("yield outside a region that expects it");
       case OpKind::MatMul: matmul(o); break;
-      case OpKind::Kernel: throw CodegenError("kernel calls are not supported yet: " + o.name);
+      case OpKind::Kernel: kernel(o); break;
     }
   }
 
@@ -687,6 +688,288 @@ class FunctionLowering {
       }, "mm.j");
     }
     vals_[o.results[0]] = C;
+  }
+
+  // ---- container kernels (ir.h: Kernel): the C call of each stdlib kernel and its reverse ----
+
+  llvm::Value* c_call(const std::string& name, llvm::Type* ret, const std::vector<llvm::Value*>& args) {
+    std::vector<llvm::Type*> types;
+    for (llvm::Value* a : args) types.push_back(a->getType());
+    auto callee = m_.getOrInsertFunction(name, llvm::FunctionType::get(ret, types, false));
+    if (auto* fn = llvm::dyn_cast<llvm::Function>(callee.getCallee())) {
+      fn->setDoesNotThrow();
+      fn->setWillReturn();
+    }
+    return b_.CreateCall(callee, args);
+  }
+  Val zero_tensor(const std::vector<llvm::Value*>& dims) {
+    Val t{alloc_tensor(ir::Elem::F64, dims), dims};
+    fill(ir::Elem::F64, t.v, product(dims), 0.0);
+    return t;
+  }
+  llvm::Value* scratch(llvm::Value* count) {
+    return alloc_tensor(ir::Elem::F64, {b_.CreateAdd(count, b_.getInt64(1))});
+  }
+  // Continues when `ok`, otherwise fails the call with the message.
+  void require(llvm::Value* ok, const std::string& message, llvm::Value* a = nullptr, llvm::Value* b = nullptr,
+               int line = 0) {
+    std::string msg = message;
+    if (line > 0) msg += " (line " + std::to_string(line) + ")";
+    auto* cont = llvm::BasicBlock::Create(ctx_, "kernel.ok", fn_);
+    b_.CreateCondBr(ok, cont, fail_block(msg, a, b));
+    b_.SetInsertPoint(cont);
+  }
+  void require_eq(llvm::Value* a, llvm::Value* b, const std::string& message, int line) {
+    require(b_.CreateICmpEQ(a, b), message, a, b, line);
+  }
+
+  void kernel(const ir::Op& o) {
+    const std::string& n = o.name;
+    const bool rev = n.size() > 4 && n.compare(n.size() - 4, 4, "_rev") == 0;
+    const std::string base = rev ? n.substr(0, n.size() - 4) : n;
+    if (base == "cholesky_decompose") return cholesky_kernel(o, rev);
+    if (base == "gp_exp_quad_cov") return gp_exp_quad_cov_kernel(o, rev);
+    if (base == "normal_mixture_lpdf") return normal_mixture_kernel(o, rev);
+    return multivariate_density(o, base, rev);
+  }
+
+  void cholesky_kernel(const ir::Op& o, bool rev) {
+    auto* ptr = b_.getPtrTy();
+    (void)ptr;
+    const Val A = vals_[o.operands[0]];
+    llvm::Value* K = A.dims[0];
+    if (!rev) {
+      require_eq(A.dims[1], K, "cholesky_decompose: the matrix has {} columns and {} rows", o.source_line);
+      Val L{alloc_tensor(ir::Elem::F64, {K, K}), {K, K}};
+      llvm::Value* status = c_call("halo_cholesky_decompose", b_.getInt32Ty(), {K, A.v, L.v});
+      require(b_.CreateICmpEQ(status, b_.getInt32(0)), "cholesky_decompose: the matrix is not positive definite",
+              nullptr, nullptr, o.source_line);
+      vals_[o.results[0]] = L;
+      return;
+    }
+    const Val& L = vals_[o.operands[1]];
+    const Val& L_adj = vals_[o.operands[2]];
+    Val A_adj = zero_tensor({K, K});
+    c_call("halo_cholesky_decompose_rev", b_.getVoidTy(), {K, L.v, L_adj.v, A_adj.v, scratch(b_.CreateMul(K, K))});
+    vals_[o.results[0]] = A_adj;
+  }
+
+  // gp_exp_quad_cov(x, alpha, rho): x an array of reals (D = 1) or of vectors.
+  void gp_exp_quad_cov_kernel(const ir::Op& o, bool rev) {
+    const Val x = vals_[o.operands[0]];
+    llvm::Value* N = x.dims[0];
+    llvm::Value* D = f_.type_of(o.operands[0]).elem_rank == 1 ? x.dims[1] : b_.getInt64(1);
+    llvm::Value* alpha = scalar(o.operands[1]);
+    llvm::Value* rho = scalar(o.operands[2]);
+    if (!rev) {
+      Val out{alloc_tensor(ir::Elem::F64, {N, N}), {N, N}};
+      c_call("halo_gp_exp_quad_cov", b_.getVoidTy(), {N, D, x.v, alpha, rho, out.v});
+      vals_[o.results[0]] = out;
+      return;
+    }
+    const Val& out = vals_[o.operands[3]];
+    const Val& out_adj = vals_[o.operands[4]];
+    Val x_adj = zero_tensor(x.dims);
+    llvm::Value* alpha_adj = zeroed_slot();
+    llvm::Value* rho_adj = zeroed_slot();
+    c_call("halo_gp_exp_quad_cov_rev", b_.getVoidTy(),
+           {N, D, x.v, alpha, rho, out.v, out_adj.v, x_adj.v, alpha_adj, rho_adj});
+    vals_[o.results[0]] = x_adj;
+    set(o.results[1], b_.CreateLoad(b_.getDoubleTy(), alpha_adj));
+    set(o.results[2], b_.CreateLoad(b_.getDoubleTy(), rho_adj));
+  }
+  llvm::Value* zeroed_slot() {
+    llvm::Value* slot = entry_alloca(b_.getDoubleTy(), "adj");
+    b_.CreateStore(llvm::ConstantFP::get(b_.getDoubleTy(), 0.0), slot);
+    return slot;
+  }
+
+  // normal_mixture(y | logits, mu, sigma): a real y with vectors of K components, or a vector
+  // y of N with N x K matrices (one mixture per row, read with stride N from column-major).
+  void normal_mixture_kernel(const ir::Op& o, bool rev) {
+    auto* f64 = b_.getDoubleTy();
+    auto* i32 = b_.getInt32Ty();
+    const bool rows = f_.type_of(o.operands[0]).rank() == 1;
+    const Val& logits = vals_[o.operands[1]];
+    const Val& mu = vals_[o.operands[2]];
+    const Val& sigma = vals_[o.operands[3]];
+    llvm::Value* N = rows ? vals_[o.operands[0]].dims[0] : b_.getInt64(1);
+    llvm::Value* K = rows ? logits.dims[1] : logits.dims[0];
+    if (!rev) {
+      const std::string what = "normal_mixture: ";
+      if (rows) require_eq(logits.dims[0], N, what + "the logits have {} rows but y has {} elements", o.source_line);
+      for (const Val* m : {&mu, &sigma})
+        for (size_t d = 0; d < logits.dims.size(); ++d)
+          require_eq(m->dims[d], logits.dims[d], what + "the locations and scales must have the logits' shape ({} vs {})",
+                     o.source_line);
+    }
+    llvm::Value* flags = b_.getInt32(static_cast<uint32_t>(o.i));
+    auto y_at = [&](llvm::Value* i) {
+      return rows ? static_cast<llvm::Value*>(b_.CreateLoad(f64, b_.CreateGEP(f64, vals_[o.operands[0]].v, i)))
+                  : scalar(o.operands[0]);
+    };
+    auto at = [&](const Val& t, llvm::Value* i) { return b_.CreateGEP(f64, t.v, i); };
+    (void)i32;
+    if (!rev) {
+      llvm::Value* sum = zeroed_slot();
+      counted_loop(b_.getInt64(0), N, [&](llvm::Value* i) {
+        llvm::Value* lp = c_call("halo_normal_mixture_lpdf", f64,
+                                 {y_at(i), K, at(logits, i), at(mu, i), at(sigma, i), N, flags});
+        b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(f64, sum), lp), sum);
+      }, "mixture");
+      set(o.results[0], b_.CreateLoad(f64, sum));
+      return;
+    }
+    llvm::Value* g = scalar(o.operands[5]);
+    Val y_adj;
+    llvm::Value* y_slot = nullptr;
+    if (rows) y_adj = zero_tensor({N});
+    else y_slot = zeroed_slot();
+    Val logits_adj = zero_tensor(logits.dims), mu_adj = zero_tensor(mu.dims), sigma_adj = zero_tensor(sigma.dims);
+    counted_loop(b_.getInt64(0), N, [&](llvm::Value* i) {
+      c_call("halo_normal_mixture_lpdf_rev", b_.getVoidTy(),
+             {y_at(i), K, at(logits, i), at(mu, i), at(sigma, i), N, flags, g, rows ? at(y_adj, i) : y_slot,
+              at(logits_adj, i), at(mu_adj, i), at(sigma_adj, i)});
+    }, "mixture.rev");
+    if (rows) vals_[o.results[0]] = y_adj;
+    else set(o.results[0], b_.CreateLoad(f64, y_slot));
+    vals_[o.results[1]] = logits_adj;
+    vals_[o.results[2]] = mu_adj;
+    vals_[o.results[3]] = sigma_adj;
+  }
+
+  // The multivariate densities: one stdlib call per instance, summed. An argument given as an
+  // array (of ints, vectors) supplies one instance per element; the others are shared (Stan's
+  // vectorised multivariate signatures). `shape` gives each argument's instance rank: 'i' an
+  // int, 'r' a real, 'v' a vector, 'm' a matrix.
+  void multivariate_density(const ir::Op& o, const std::string& name, bool rev) {
+    struct Spec {
+      const char* shape;
+      int work_forward, work_reverse;  // scratch doubles: 0 none, 1 K, 2 2K, 3 K*K+K, 4 2K*K+2K
+    };
+    static const std::map<std::string, Spec> specs = {
+        {"categorical_lpmf", {"iv", 0, 0}},
+        {"categorical_logit_lpmf", {"iv", 0, 0}},
+        {"dirichlet_lpdf", {"vv", 0, 0}},
+        {"multi_normal_cholesky_lpdf", {"vvm", 1, 2}},
+        {"multi_normal_lpdf", {"vvm", 3, 4}},
+        {"lkj_corr_cholesky_lpdf", {"mr", 0, 0}},
+    };
+    auto found = specs.find(name);
+    if (found == specs.end()) throw CodegenError("no code for the kernel " + o.name);
+    const Spec& spec = found->second;
+    const size_t nargs = std::string(spec.shape).size();
+    auto* f64 = b_.getDoubleTy();
+    auto* i64 = b_.getInt64Ty();
+    // Instances: the arrayed arguments' common length (1 when none is an array).
+    llvm::Value* count = nullptr;
+    std::vector<bool> arrayed(nargs, false);
+    std::vector<int> inst_rank(nargs, 0);
+    for (size_t k = 0; k < nargs; ++k) {
+      char c = spec.shape[k];
+      inst_rank[k] = c == 'v' ? 1 : c == 'm' ? 2 : 0;
+      arrayed[k] = f_.type_of(o.operands[k]).rank() > inst_rank[k];
+      if (!arrayed[k]) continue;
+      llvm::Value* len = vals_[o.operands[k]].dims[0];
+      if (!count) count = len;
+      else if (!rev) require_eq(len, count, name + ": the arrays of arguments have {} and {} elements", o.source_line);
+    }
+    // K: the length of the first vector (or the order of the first matrix) argument.
+    llvm::Value* K = nullptr;
+    auto inst_dims = [&](size_t k) {
+      const Val& v = vals_[o.operands[k]];
+      return std::vector<llvm::Value*>(v.dims.begin() + (arrayed[k] ? 1 : 0), v.dims.end());
+    };
+    for (size_t k = 0; k < nargs && !K; ++k)
+      if (inst_rank[k] > 0) K = inst_dims(k)[0];
+    if (!rev) {
+      for (size_t k = 0; k < nargs; ++k)
+        for (llvm::Value* d : inst_rank[k] > 0 ? inst_dims(k) : std::vector<llvm::Value*>{})
+          require_eq(d, K, name + ": an argument has size {} where {} is expected", o.source_line);
+    }
+    llvm::Value* flags = b_.getInt32(static_cast<uint32_t>(o.i));
+    auto work = [&](int kind) -> llvm::Value* {
+      switch (kind) {
+        case 1: return scratch(K);
+        case 2: return scratch(b_.CreateMul(K, b_.getInt64(2)));
+        case 3: return scratch(b_.CreateMul(b_.CreateAdd(K, b_.getInt64(1)), K));
+        case 4: return scratch(b_.CreateMul(b_.CreateMul(b_.CreateAdd(K, b_.getInt64(1)), K), b_.getInt64(2)));
+        default: return nullptr;
+      }
+    };
+    // The address (or the value, for ints and reals) of argument k in instance i.
+    auto arg_at = [&](const Val& v, size_t k, llvm::Value* i, bool is_int) -> llvm::Value* {
+      if (inst_rank[k] == 0) {
+        if (!arrayed[k]) return v.v;
+        return b_.CreateLoad(is_int ? static_cast<llvm::Type*>(i64) : f64,
+                             b_.CreateGEP(is_int ? static_cast<llvm::Type*>(i64) : f64, v.v, i));
+      }
+      if (!arrayed[k]) return v.v;
+      llvm::Value* stride = product(v.dims, 1);
+      return b_.CreateGEP(f64, v.v, b_.CreateMul(i, stride));
+    };
+    auto instance_args = [&](llvm::Value* i) {
+      std::vector<llvm::Value*> a;
+      for (size_t k = 0; k < nargs; ++k) {
+        const bool is_int = spec.shape[k] == 'i';
+        llvm::Value* v = arg_at(vals_[o.operands[k]], k, i, is_int);
+        if (inst_rank[k] == 0 && !arrayed[k]) v = scalar(o.operands[k]);
+        a.push_back(v);
+      }
+      return a;
+    };
+    // The stdlib's argument order: categorical* take (y, K, theta, ...), the others (K, ...).
+    const bool k_second = name.rfind("categorical", 0) == 0;
+    auto with_k = [&](std::vector<llvm::Value*> a) {
+      a.insert(a.begin() + (k_second ? 1 : 0), K);
+      return a;
+    };
+    llvm::Value* scratch_fwd = spec.work_forward && !rev ? work(spec.work_forward) : nullptr;
+    llvm::Value* scratch_rev = spec.work_reverse && rev ? work(spec.work_reverse) : nullptr;
+    auto over_instances = [&](const std::function<void(llvm::Value*)>& body) {
+      if (count) counted_loop(b_.getInt64(0), count, body, "instances");
+      else body(b_.getInt64(0));
+    };
+    if (!rev) {
+      llvm::Value* sum = zeroed_slot();
+      over_instances([&](llvm::Value* i) {
+        std::vector<llvm::Value*> a = with_k(instance_args(i));
+        a.push_back(flags);
+        if (scratch_fwd) a.push_back(scratch_fwd);
+        llvm::Value* lp = c_call("halo_" + name, f64, a);
+        b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(f64, sum), lp), sum);
+      });
+      set(o.results[0], b_.CreateLoad(f64, sum));
+      return;
+    }
+    // Reverse: operands (args..., result, adjoint of the result); one adjoint per real argument.
+    llvm::Value* g = scalar(o.operands[nargs + 1]);
+    std::vector<Val> adjs(nargs);
+    std::vector<llvm::Value*> slots(nargs, nullptr);
+    for (size_t k = 0; k < nargs; ++k) {
+      if (spec.shape[k] == 'i') continue;
+      if (f_.type_of(o.operands[k]).rank() == 0) slots[k] = zeroed_slot();
+      else adjs[k] = zero_tensor(vals_[o.operands[k]].dims);
+    }
+    over_instances([&](llvm::Value* i) {
+      std::vector<llvm::Value*> a = with_k(instance_args(i));
+      a.push_back(flags);
+      a.push_back(g);
+      for (size_t k = 0; k < nargs; ++k) {
+        if (spec.shape[k] == 'i') continue;
+        if (slots[k]) a.push_back(slots[k]);
+        else if (inst_rank[k] == 0) a.push_back(b_.CreateGEP(f64, adjs[k].v, i));  // an array of reals
+        else a.push_back(arg_at(adjs[k], k, i, false));
+      }
+      if (scratch_rev) a.push_back(scratch_rev);
+      c_call("halo_" + name + "_rev", b_.getVoidTy(), a);
+    });
+    size_t r = 0;
+    for (size_t k = 0; k < nargs; ++k) {
+      if (spec.shape[k] == 'i') continue;
+      if (slots[k]) set(o.results[r++], b_.CreateLoad(f64, slots[k]));
+      else vals_[o.results[r++]] = adjs[k];
+    }
   }
 
   void var(const ir::Op& o) {

@@ -89,8 +89,12 @@ enum class OpKind : uint8_t {
               // scalar -> tensor with those dims
   MapSum,     // like Map but sums the yielded scalars -> f64
   MatMul,     // (A, B) attr i: bit 0 transposes A, bit 1 transposes B -> op(A) * op(B), a matrix
-  Kernel,     // (operands...) attr name: a stdlib container kernel (gemv, cholesky, ...) with
-              // its reverse kernel; result types given by the op's results
+  Kernel,     // (operands...) attr name, attr i = flags (densities): a stdlib container kernel
+              // (cholesky_decompose, gp_exp_quad_cov, the multivariate densities...); result
+              // types given by the op's results; codegen knows each kernel's C call. Its
+              // reverse is the Kernel `<name>_rev` with operands (operands..., results...,
+              // adjoints of the results...) and one result per f64 operand: that operand's
+              // adjoint contribution (same type), in operand order
 
   // ---- memory ----
   Var,        // (dims...) attr type (ref) attr f = initial fill -> ref

@@ -169,10 +169,61 @@ class FunctionLowerer {
       case ExprKind::Call:
         if (elementwise_node(e)) return fused_map(e);
         return call(static_cast<const ast::Call&>(e));
+      case ExprKind::ArrayLit: return array_literal(static_cast<const ast::ArrayLit&>(e));
+      case ExprKind::RowVectorLit: return row_vector_literal(static_cast<const ast::RowVectorLit&>(e));
       default:
         break;
     }
     throw Unsupported(e.span, "this kind of expression");
+  }
+
+  // {a, b, ...}: an array of the elements' type (ints promoted when the array is real); the
+  // elements' own sizes must agree.
+  ValueId array_literal(const ast::ArrayLit& a) {
+    const Type t = ir_type(a.type);
+    std::vector<ValueId> elems;
+    for (const auto& e : a.elements) {
+      ValueId v = expr(*e);
+      elems.push_back(t.elem == Elem::F64 ? to_real(v) : v);
+    }
+    std::vector<ValueId> dims = {b_.const_i64(static_cast<int64_t>(elems.size()))};
+    const Type et = f_.type_of(elems[0]);
+    for (int k = 0; k < et.rank(); ++k) dims.push_back(b_.dim(elems[0], k));
+    for (size_t k = 1; k < elems.size(); ++k)
+      for (int d = 0; d < et.rank(); ++d)
+        size_check_dims(b_.dim(elems[k], d), dims[1 + d], a.elements[k]->span,
+                        "array expression: an element has size {} where the first has {}");
+    ValueId out = b_.var(t, dims, 0.0);
+    for (size_t k = 0; k < elems.size(); ++k)
+      b_.emit(Op::make(OpKind::StoreElem, {out, b_.const_i64(static_cast<int64_t>(k)), elems[k]}));
+    return b_.load(out);
+  }
+
+  // [a, b, ...]: a row vector of scalars, or a matrix whose rows are the row vectors given.
+  ValueId row_vector_literal(const ast::RowVectorLit& r) {
+    const Type t = ir_type(r.type);
+    std::vector<ValueId> elems;
+    for (const auto& e : r.elements) elems.push_back(to_real(expr(*e)));
+    ValueId n = b_.const_i64(static_cast<int64_t>(elems.size()));
+    if (t.elem_rank == 1) {
+      ValueId out = b_.var(t, {n}, 0.0);
+      for (size_t k = 0; k < elems.size(); ++k)
+        b_.emit(Op::make(OpKind::StoreElem, {out, b_.const_i64(static_cast<int64_t>(k)), elems[k]}));
+      return b_.load(out);
+    }
+    ValueId cols = b_.dim(elems[0], 0);
+    ValueId out = b_.var(t, {n, cols}, 0.0);
+    for (size_t k = 0; k < elems.size(); ++k) {
+      if (k > 0)
+        size_check_dims(b_.dim(elems[k], 0), cols, r.elements[k]->span,
+                        "matrix expression: a row has {} elements where the first has {}");
+      ValueId row = b_.const_i64(static_cast<int64_t>(k));
+      ValueId x = elems[k];
+      b_.for_range(b_.const_i64(0), b_.sub(cols, b_.const_i64(1)), [&](ValueId j) {
+        b_.emit(Op::make(OpKind::StoreElem, {out, row, j, b_.extract(x, {j}, Type::f64())}));
+      });
+    }
+    return b_.load(out);
   }
 
   ValueId to_real(ValueId v) {
@@ -690,6 +741,10 @@ class FunctionLowerer {
       all_single = all_single && item.kind == ast::IndexItem::Kind::Single;
     }
     if (!all_single) return slice(ix);
+    // m[i] of a matrix is a row: a partial index into an element, which only a slice can take.
+    const Type indexed = ir_type(ix.base->type);
+    if (ix.indices.size() > indexed.array_rank && static_cast<int>(ix.indices.size()) < indexed.rank())
+      return slice(ix);
     std::string name = ix.base->kind == ExprKind::Variable ? static_cast<const ast::Variable&>(*ix.base).name : "";
     // A var indexed directly avoids loading (copying) the whole container.
     if (ix.base->kind == ExprKind::Variable) {
@@ -984,6 +1039,10 @@ class FunctionLowerer {
       return b_.call(n == "max" ? "fmax" : "fmin", {to_real(a), to_real(bv)});
     }
     if (n == "log_mix" && c.args.size() == 3) return b_.call("log_mix", {to_real(arg(0)), to_real(arg(1)), to_real(arg(2))});
+    if (n == "cholesky_decompose" && c.args.size() == 1) return kernel_call(n, {arg(0)}, c);
+    if (n == "gp_exp_quad_cov" && c.args.size() == 3)
+      return kernel_call(n, {arg(0), to_real(arg(1)), to_real(arg(2))}, c);
+    if (n == "add_diag" && c.args.size() == 2) return add_diag(arg(0), to_real(arg(1)), c);
     if (n == "step" && c.args.size() == 1) {
       ValueId x = to_real(arg(0));
       return b_.emit1(OpKind::Select, {b_.cmp(CmpPred::Lt, x, b_.const_f64(0.0)), b_.const_f64(0.0), b_.const_f64(1.0)}, Type::f64());
@@ -1019,6 +1078,57 @@ class FunctionLowerer {
       }
     }
     throw Unsupported(c.span, "the function '" + n + "' with these arguments");
+  }
+
+  // A multivariate density as one Kernel op (codegen knows the stdlib call; the Kernel's
+  // reverse gives the partials). Vectorised forms (arrays of variates or of parameters) are
+  // summed by the kernel's glue.
+  ValueId container_density(const std::string& kernel, const std::vector<const ast::Expr*>& args, int flags,
+                            Span span) {
+    static const std::set<std::string> supported = {
+        "categorical_lpmf",           "categorical_logit_lpmf", "dirichlet_lpdf",
+        "multi_normal_lpdf",          "multi_normal_cholesky_lpdf", "lkj_corr_cholesky_lpdf",
+        "normal_mixture_lpdf"};
+    if (!supported.count(kernel)) throw Unsupported(span, "the density " + kernel);
+    std::vector<ValueId> xs;
+    for (const ast::Expr* a : args) xs.push_back(to_real_scalar(expr(*a), *a));
+    ValueId r = b_.value(Type::f64());
+    Op op = Op::make(OpKind::Kernel, xs, {r});
+    op.name = kernel;
+    op.i = flags;
+    op.source_line = static_cast<int>(span.begin_line);
+    b_.emit(std::move(op));
+    return r;
+  }
+  // Real scalars stay real even when written as int literals (eta = 2); int data stays int.
+  ValueId to_real_scalar(ValueId v, const ast::Expr& e) {
+    return e.type.is_scalar() && e.type.base != BaseKind::Int ? to_real(v) : v;
+  }
+
+  // A container kernel call with one result of the call's type.
+  ValueId kernel_call(const std::string& name, std::vector<ValueId> operands, const ast::Call& c) {
+    ValueId r = b_.value(ir_type(c.type));
+    Op op = Op::make(OpKind::Kernel, std::move(operands), {r});
+    op.name = name;
+    op.source_line = static_cast<int>(c.span.begin_line);
+    b_.emit(std::move(op));
+    return r;
+  }
+
+  // add_diag(A, d): a copy of A with d (a scalar or a vector) added to its diagonal.
+  ValueId add_diag(ValueId A, ValueId d, const ast::Call& c) {
+    ValueId rows = b_.dim(A, 0), cols = b_.dim(A, 1);
+    ValueId out = b_.var(Type::matrix(), {rows, cols}, 0.0);
+    b_.store(out, A);
+    const bool vector_d = f_.type_of(d).rank() == 1;
+    ValueId n = b_.emit1(OpKind::Select, {b_.cmp(CmpPred::Lt, rows, cols), rows, cols}, Type::i64());
+    if (vector_d) size_check_dims(b_.dim(d, 0), n, c.span, "add_diag: the vector has {} elements but the diagonal {}");
+    b_.for_range(b_.const_i64(0), b_.sub(n, b_.const_i64(1)), [&](ValueId i) {
+      ValueId di = vector_d ? b_.extract(d, {i}, Type::f64()) : d;
+      ValueId aii = b_.emit1(OpKind::LoadElem, {out, i, i}, Type::f64());
+      b_.emit(Op::make(OpKind::StoreElem, {out, i, i, b_.add(aii, di)}));
+    });
+    return b_.load(out);
   }
 
   // family_rng(args...): one draw, or one per element when an argument is a container (Stan's
@@ -1113,17 +1223,21 @@ class FunctionLowerer {
                            bool propto, Span span, int signature, const std::string& kernel_name = "") {
     bool discrete = !args.empty() && (args[0]->type.base == BaseKind::Int);
     std::string kernel = !kernel_name.empty() ? kernel_name : family + (discrete ? "_lpmf" : "_lpdf");
-    for (const ast::Expr* a : args)
-      if (a->type.base == BaseKind::Matrix && family == "normal_mixture")
-        throw Unsupported(span, "normal_mixture over the rows of a matrix (the per-row mixture kernel)");
-    // Which kernel arguments are ints (the rest are doubles), from the signature table.
+    // Which kernel arguments are ints (the rest are doubles), from the signature table; a
+    // parameter that is neither a vectorised scalar class nor a scalar type makes this a
+    // multivariate density (one container kernel call, not an elementwise map).
     std::vector<bool> int_arg(args.size(), false);
+    bool multivariate = false;
     if (signature >= 0) {
       const semantic::Signature& sig = semantic::signature(signature);
       for (size_t k = 0; k < args.size() && k < sig.params.size(); ++k) {
         const semantic::ParamSpec& p = sig.params[k];
         int_arg[k] = p.cls == semantic::ParamClass::Ints ||
                      (p.cls == semantic::ParamClass::Type && p.base == BaseKind::Int);
+        bool scalar_class = p.cls == semantic::ParamClass::Reals || p.cls == semantic::ParamClass::Ints ||
+                            (p.cls == semantic::ParamClass::Type && p.array_dims == 0 &&
+                             (p.base == BaseKind::Int || p.base == BaseKind::Real));
+        multivariate = multivariate || !scalar_class;
       }
     } else if (discrete) {
       int_arg[0] = true;
@@ -1131,6 +1245,7 @@ class FunctionLowerer {
     int flags = propto ? 1 : 0;
     for (size_t k = 0; k < args.size(); ++k)
       if (depends_on_parameters(*args[k])) flags |= 1 << (k + 1);
+    if (multivariate) return container_density(kernel, args, flags, span);
     bool any_container = false;
     for (const ast::Expr* a : args) any_container = any_container || is_container(a->type);
     if (!any_container) {

@@ -299,3 +299,179 @@ model {
   d.jacobian = 1;
   d.check_gradient(u);
 }
+
+namespace {
+// Cholesky factor of a small symmetric positive definite matrix (row-major n x n), for the
+// closed forms below.
+std::vector<double> cholesky(const std::vector<double>& A, int n) {
+  std::vector<double> L(n * n, 0.0);
+  for (int j = 0; j < n; ++j) {
+    double d = A[j * n + j];
+    for (int k = 0; k < j; ++k) d -= L[j * n + k] * L[j * n + k];
+    L[j * n + j] = std::sqrt(d);
+    for (int i = j + 1; i < n; ++i) {
+      double s = A[i * n + j];
+      for (int k = 0; k < j; ++k) s -= L[i * n + k] * L[j * n + k];
+      L[i * n + j] = s / L[j * n + j];
+    }
+  }
+  return L;
+}
+// log N(f | 0, L L'), L row-major lower triangular.
+double mvn_cholesky_log_density(const std::vector<double>& f, const std::vector<double>& L, int n) {
+  std::vector<double> z(n);
+  double log_det = 0;
+  for (int i = 0; i < n; ++i) {
+    double s = f[i];
+    for (int k = 0; k < i; ++k) s -= L[i * n + k] * z[k];
+    z[i] = s / L[i * n + i];
+    log_det += std::log(L[i * n + i]);
+  }
+  double q = 0;
+  for (double v : z) q += v * v;
+  return -0.5 * q - log_det - n * kLogSqrt2Pi;
+}
+}  // namespace
+
+TEST_CASE("kernels: gp_exp_quad_cov, add_diag, cholesky_decompose, multi_normal(_cholesky)") {
+  auto m = build(R"(
+parameters {
+  real<lower=0> rho;
+  real<lower=0> alpha;
+  vector[3] f;
+}
+model {
+  array[3] real x = {0.1, 0.7, 1.5};
+  matrix[3, 3] K = add_diag(gp_exp_quad_cov(x, alpha, rho), 0.1);
+  matrix[3, 3] L = cholesky_decompose(K);
+  f ~ multi_normal_cholesky(rep_vector(0, 3), L);
+  f ~ multi_normal(rep_vector(0, 3), K);
+  array[2] vector[3] fs = {f, 2 * f};
+  fs ~ multi_normal_cholesky(rep_vector(0, 3), L);
+}
+)");
+  Density d{*m, {}};
+  d.jacobian = 0;
+  double rho = 0.8, alpha = 1.3;
+  std::vector<double> f = {0.3, -0.5, 1.1}, f2 = {0.6, -1.0, 2.2};
+  double x[3] = {0.1, 0.7, 1.5};
+  std::vector<double> K(9);
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j)
+      K[i * 3 + j] = alpha * alpha * std::exp(-(x[i] - x[j]) * (x[i] - x[j]) / (2 * rho * rho)) + (i == j ? 0.1 : 0);
+  std::vector<double> L = cholesky(K, 3);
+  double expected = 3 * mvn_cholesky_log_density(f, L, 3) + mvn_cholesky_log_density(f2, L, 3);
+  std::vector<double> u = {std::log(rho), std::log(alpha), f[0], f[1], f[2]};
+  CHECK(d.value(u) == doctest::Approx(expected).epsilon(1e-12));
+  d.jacobian = 1;
+  d.check_gradient(u);
+  d.check_gradient({-0.4, 0.9, 1.5, 0.2, -2.0});
+}
+
+TEST_CASE("kernels: dirichlet, categorical, categorical_logit, array and row-vector expressions") {
+  auto m = build(R"(
+parameters {
+  simplex[3] th;
+  vector[3] beta;
+}
+model {
+  array[4] int y = {1, 3, 3, 2};
+  th ~ dirichlet([2, 3, 4]');
+  y ~ categorical(th);
+  y ~ categorical_logit(beta);
+  y[2] ~ categorical_logit(beta);
+}
+)");
+  Density d{*m, {}};
+  std::vector<double> u = {0.2, -0.4, 0.5, -1.0, 0.3};
+  // The simplex by stick-breaking, as Stan does it.
+  double th[3], stick = 1, log_jacobian = 0;
+  for (int k = 0; k < 2; ++k) {
+    double z = 1 / (1 + std::exp(-(u[k] - std::log(2.0 - k))));
+    th[k] = stick * z;
+    log_jacobian += std::log(z) + std::log(1 - z) + std::log(stick);
+    stick -= th[k];
+  }
+  th[2] = stick;
+  const double* beta = &u[2];
+  double lse = std::log(std::exp(beta[0]) + std::exp(beta[1]) + std::exp(beta[2]));
+  double dirichlet = std::lgamma(9.0) - std::lgamma(2.0) - std::lgamma(3.0) - std::lgamma(4.0) +
+                     1 * std::log(th[0]) + 2 * std::log(th[1]) + 3 * std::log(th[2]);
+  int y[4] = {1, 3, 3, 2};
+  double cat = 0, cat_logit = 0;
+  for (int n : y) {
+    cat += std::log(th[n - 1]);
+    cat_logit += beta[n - 1] - lse;
+  }
+  cat_logit += beta[2] - lse;
+  CHECK(d.value(u) == doctest::Approx(dirichlet + cat + cat_logit + log_jacobian).epsilon(1e-12));
+  d.check_gradient(u);
+}
+
+TEST_CASE("kernels: normal_mixture of one y and over the rows of matrices") {
+  auto m = build(R"(
+parameters {
+  matrix[2, 3] lg;
+  matrix[2, 3] mu;
+  matrix<lower=0>[2, 3] s;
+  real y0;
+}
+model {
+  vector[2] y = [0.5, -1]';
+  y ~ normal_mixture(lg, mu, s);
+  y0 ~ normal_mixture(lg[1]', mu[2]', s[1]');
+}
+)");
+  Density d{*m, {}};
+  d.jacobian = 0;
+  std::vector<double> u = {0.1, -0.2, 0.4, 0.0, -0.7, 0.3,   // lg, column-major
+                           0.2, -0.9, 1.0, 0.4, -0.1, 0.8,   // mu
+                           -0.3, 0.2, 0.1, -0.5, 0.6, 0.0,   // log s
+                           0.35};
+  auto lg = [&](int i, int k) { return u[k * 2 + i]; };
+  auto mu = [&](int i, int k) { return u[6 + k * 2 + i]; };
+  auto s = [&](int i, int k) { return std::exp(u[12 + k * 2 + i]); };
+  auto mixture = [&](double y, auto logit, auto loc, auto scale) {
+    double z = 0, total = 0;
+    for (int k = 0; k < 3; ++k) z += std::exp(logit(k));
+    for (int k = 0; k < 3; ++k) {
+      double r = (y - loc(k)) / scale(k);
+      total += std::exp(logit(k)) / z * std::exp(-0.5 * r * r) / (scale(k) * std::sqrt(2 * M_PI));
+    }
+    return std::log(total);
+  };
+  double yv[2] = {0.5, -1};
+  double expected = 0;
+  for (int i = 0; i < 2; ++i)
+    expected += mixture(yv[i], [&](int k) { return lg(i, k); }, [&](int k) { return mu(i, k); },
+                        [&](int k) { return s(i, k); });
+  expected += mixture(u[18], [&](int k) { return lg(0, k); }, [&](int k) { return mu(1, k); },
+                      [&](int k) { return s(0, k); });
+  CHECK(d.value(u) == doctest::Approx(expected).epsilon(1e-12));
+  d.jacobian = 1;
+  d.check_gradient(u);
+}
+
+TEST_CASE("kernels: lkj_corr_cholesky on a 2 x 2 factor") {
+  auto m = build(R"(
+parameters {
+  real<lower=-1, upper=1> r;
+  real<lower=0> eta;
+}
+model {
+  matrix[2, 2] L = [[1, 0], [r, sqrt(1 - r^2)]];
+  L ~ lkj_corr_cholesky(eta);
+}
+)");
+  Density d{*m, {}};
+  d.jacobian = 0;
+  // log density = (K - k + 2 eta - 2) log L_kk summed over k = 2..K, plus a constant in eta.
+  double eta = 1.7;
+  // lower=-1, upper=1: r = tanh(u / 2)
+  auto at = [&](double r) { return d.value({2 * std::atanh(r), std::log(eta)}); };
+  auto log_l22 = [](double r) { return 0.5 * std::log(1 - r * r); };
+  CHECK(at(0.6) - at(-0.2) == doctest::Approx((2 * eta - 2) * (log_l22(0.6) - log_l22(-0.2))).epsilon(1e-12));
+  d.jacobian = 1;
+  d.check_gradient({0.3, 0.2});
+  d.check_gradient({-1.1, -0.6});
+}
