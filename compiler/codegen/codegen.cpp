@@ -730,6 +730,8 @@ class FunctionLowering {
     if (base == "cholesky_decompose") return cholesky_kernel(o, rev);
     if (base == "gp_exp_quad_cov") return gp_exp_quad_cov_kernel(o, rev);
     if (base == "normal_mixture_lpdf") return normal_mixture_kernel(o, rev);
+    if (base.rfind("constrain_", 0) == 0) return constrain_kernel(o, base.substr(10), rev);
+    if (base.rfind("unconstrain_", 0) == 0) return unconstrain_kernel(o, base.substr(12));
     return multivariate_density(o, base, rev);
   }
 
@@ -836,6 +838,118 @@ class FunctionLowering {
     vals_[o.results[1]] = logits_adj;
     vals_[o.results[2]] = mu_adj;
     vals_[o.results[3]] = sigma_adj;
+  }
+
+  // ---- structured parameter transforms: halo_<kind>_constrain / _rev / _unconstrain ----
+
+  // One element (vector or matrix) of a structured parameter: its stdlib size arguments, free
+  // and constrained sizes, and scratch sizes (doubles).
+  struct TransformElement {
+    std::vector<llvm::Value*> size_args;  // (K) or (M, N)
+    llvm::Value* free = nullptr;
+    llvm::Value* constrained = nullptr;
+    llvm::Value* work = nullptr;  // corr_matrix / cov_matrix: K*K; else none
+  };
+  TransformElement transform_element(const std::string& kind, const std::vector<llvm::Value*>& elem_dims) {
+    TransformElement e;
+    llvm::Value* K = elem_dims[0];
+    llvm::Value* one = b_.getInt64(1);
+    auto half = [&](llvm::Value* v) { return b_.CreateSDiv(v, b_.getInt64(2)); };
+    e.size_args = {K};
+    e.constrained = product(elem_dims);
+    if (kind == "simplex" || kind == "sum_to_zero") e.free = b_.CreateSub(K, one);
+    else if (kind == "cholesky_factor_corr" || kind == "corr_matrix") e.free = half(b_.CreateMul(K, b_.CreateSub(K, one)));
+    else if (kind == "cov_matrix") e.free = half(b_.CreateMul(K, b_.CreateAdd(K, one)));
+    else if (kind == "cholesky_factor_cov") {
+      llvm::Value* N = elem_dims[1];
+      e.size_args = {K, N};
+      e.free = b_.CreateAdd(half(b_.CreateMul(N, b_.CreateAdd(N, one))), b_.CreateMul(b_.CreateSub(K, N), N));
+    } else {
+      e.free = K;
+    }
+    if (kind == "corr_matrix" || kind == "cov_matrix") e.work = scratch(b_.CreateMul(K, K));
+    return e;
+  }
+  static size_t transform_elem_rank(const std::string& kind) {
+    return kind.find("matrix") != std::string::npos || kind.rfind("cholesky", 0) == 0 ? 2 : 1;
+  }
+
+  // constrain_<kind>(u, dims...) -> (x, log_jacobian); reverse: (u, dims..., x, lj, x_adj,
+  // lj_adj) -> u_adj. Arrays: one call per element.
+  void constrain_kernel(const ir::Op& o, const std::string& kind, bool rev) {
+    auto* f64 = b_.getDoubleTy();
+    const size_t rank = f_.type_of(rev ? o.operands[o.operands.size() - 4] : o.results[0]).rank();
+    std::vector<llvm::Value*> dims;
+    for (size_t k = 0; k < rank; ++k) dims.push_back(scalar(o.operands[1 + k]));
+    const size_t er = transform_elem_rank(kind);
+    std::vector<llvm::Value*> elem_dims(dims.end() - static_cast<long>(er), dims.end());
+    llvm::Value* count = product(dims, 0, dims.size() - er);
+    TransformElement e = transform_element(kind, elem_dims);
+    const Val& u = vals_[o.operands[0]];
+    const bool uses_work = e.work != nullptr;
+    const std::string fn = "halo_" + kind + "_constrain";
+    if (!rev) {
+      Val x{alloc_tensor(ir::Elem::F64, dims), dims};
+      llvm::Value* lj = zeroed_slot();
+      counted_loop(b_.getInt64(0), count, [&](llvm::Value* i) {
+        std::vector<llvm::Value*> a = e.size_args;
+        a.push_back(b_.CreateGEP(f64, u.v, b_.CreateMul(i, e.free)));
+        a.push_back(b_.CreateGEP(f64, x.v, b_.CreateMul(i, e.constrained)));
+        if (uses_work) a.push_back(e.work);
+        b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(f64, lj), c_call(fn, f64, a)), lj);
+      }, "constrain");
+      vals_[o.results[0]] = x;
+      set(o.results[1], b_.CreateLoad(f64, lj));
+      return;
+    }
+    const size_t n = o.operands.size();
+    const Val& x = vals_[o.operands[n - 4]];
+    const Val& x_adj = vals_[o.operands[n - 2]];
+    llvm::Value* lj_adj = scalar(o.operands[n - 1]);
+    Val u_adj = zero_tensor(u.dims);
+    counted_loop(b_.getInt64(0), count, [&](llvm::Value* i) {
+      llvm::Value* ui = b_.CreateGEP(f64, u.v, b_.CreateMul(i, e.free));
+      llvm::Value* xi = b_.CreateGEP(f64, x.v, b_.CreateMul(i, e.constrained));
+      llvm::Value* xai = b_.CreateGEP(f64, x_adj.v, b_.CreateMul(i, e.constrained));
+      llvm::Value* uai = b_.CreateGEP(f64, u_adj.v, b_.CreateMul(i, e.free));
+      std::vector<llvm::Value*> a = e.size_args;
+      a.push_back(ui);
+      if (uses_work) {  // (K, u, x_adj, lj_adj, u_adj, work): the factor is recomputed
+        a.insert(a.end(), {xai, lj_adj, uai, e.work});
+      } else {
+        a.insert(a.end(), {xi, xai, lj_adj, uai});
+      }
+      c_call(fn + "_rev", b_.getVoidTy(), a);
+    }, "constrain.rev");
+    vals_[o.results[0]] = u_adj;
+  }
+
+  // unconstrain_<kind>(x) -> the free values, failing (naming the parameter, attr text) when
+  // an element is not valid.
+  void unconstrain_kernel(const ir::Op& o, const std::string& kind) {
+    auto* f64 = b_.getDoubleTy();
+    const Val& x = vals_[o.operands[0]];
+    const size_t er = transform_elem_rank(kind);
+    std::vector<llvm::Value*> elem_dims(x.dims.end() - static_cast<long>(er), x.dims.end());
+    llvm::Value* count = product(x.dims, 0, x.dims.size() - er);
+    TransformElement e = transform_element(kind, elem_dims);
+    llvm::Value* total = b_.CreateMul(count, e.free);
+    Val u{alloc_tensor(ir::Elem::F64, {total}), {total}};
+    std::string what = kind == "sum_to_zero" ? "sum_to_zero_vector" : kind;
+    counted_loop(b_.getInt64(0), count, [&](llvm::Value* i) {
+      std::vector<llvm::Value*> a = e.size_args;
+      a.push_back(b_.CreateGEP(f64, x.v, b_.CreateMul(i, e.constrained)));
+      a.push_back(b_.CreateGEP(f64, u.v, b_.CreateMul(i, e.free)));
+      if (e.work) a.push_back(e.work);
+      llvm::Value* status = c_call("halo_" + kind + "_unconstrain", b_.getInt32Ty(), a);
+      if (x.dims.size() > er)
+        require(b_.CreateICmpEQ(status, b_.getInt32(0)),
+                "the value of '" + o.text + "' is not a valid " + what + " (array element {}, counting from 1)",
+                b_.CreateAdd(i, b_.getInt64(1)));
+      else
+        require(b_.CreateICmpEQ(status, b_.getInt32(0)), "the value of '" + o.text + "' is not a valid " + what);
+    }, "unconstrain");
+    vals_[o.results[0]] = u;
   }
 
   // The multivariate densities: one stdlib call per instance, summed. An argument given as an

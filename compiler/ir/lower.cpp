@@ -1626,6 +1626,12 @@ class ModelLowerer {
               case ast::ElementKind::Ordered: p.constraint = "ordered"; break;
               case ast::ElementKind::PositiveOrdered: p.constraint = "positive_ordered"; break;
               case ast::ElementKind::Simplex: p.constraint = "simplex"; break;
+              case ast::ElementKind::UnitVector: p.constraint = "unit_vector"; break;
+              case ast::ElementKind::SumToZeroVector: p.constraint = "sum_to_zero"; break;
+              case ast::ElementKind::CholeskyFactorCorr: p.constraint = "cholesky_factor_corr"; break;
+              case ast::ElementKind::CholeskyFactorCov: p.constraint = "cholesky_factor_cov"; break;
+              case ast::ElementKind::CorrMatrix: p.constraint = "corr_matrix"; break;
+              case ast::ElementKind::CovMatrix: p.constraint = "cov_matrix"; break;
               default: throw Unsupported(d.type.span, std::string("parameters of type ") + ast::to_string(d.type.element));
             }
             params_.push_back(p);
@@ -1761,10 +1767,9 @@ class ModelLowerer {
 
   // Unconstrained size of a parameter and its dims.
   std::pair<ValueId, std::vector<ValueId>> param_shape(FunctionLowerer& fl, const ParamInfo& p) {
-    if (!p.network && p.constraint == "simplex") {
-      // K values from K - 1 free ones (stick-breaking).
+    if (!p.network && structured(p.constraint)) {
       std::vector<ValueId> dims = fl.declared_dims(*p.decl);
-      return {fl.builder().sub(dims[0], fl.builder().const_i64(1)), dims};
+      return {free_size(fl.builder(), p.constraint, dims, p.decl->type.array_dims.size()), dims};
     }
     if (!p.network) return param_shape(fl, *p.decl);
     Builder& b = fl.builder();
@@ -1829,9 +1834,9 @@ class ModelLowerer {
         u = b.extract(theta, {offset}, Type::f64());
       } else {
         Op view = Op::make(OpKind::View, {theta, offset});
-        if (p.constraint == "simplex") view.operands.push_back(size);  // the free values
+        if (structured(p.constraint)) view.operands.push_back(size);  // the free values, flat
         else view.operands.insert(view.operands.end(), dims.begin(), dims.end());
-        u = b.value(t, p.name);
+        u = b.value(structured(p.constraint) ? Type::vector() : t, p.name);
         view.results = {u};
         b.emit(std::move(view));
       }
@@ -1872,134 +1877,71 @@ class ModelLowerer {
     return "identity";
   }
 
-  // ordered: x1 = u1, x_k = x_{k-1} + exp(u_k); positive_ordered: x1 = exp(u1) as well.
-  // log|J| = the sum of the exponentiated u's (Stan reference manual, "Ordered vector").
-  ValueId constrain_ordered(FunctionLowerer& fl, const ParamInfo& p, ValueId u, ValueId jacobian, ValueId target) {
-    Builder& b = fl.builder();
-    const bool positive = p.constraint == "positive_ordered";
-    ValueId n = b.dim(u, 0);
-    ValueId x = b.var(Type::vector(), {n}, 0.0, p.name);
-    ValueId zero = b.const_i64(0), one = b.const_i64(1);
-    Op branch = Op::make(OpKind::If, {b.cmp(CmpPred::Gt, n, zero)});
-    Region nonempty;
-    b.in(nonempty, [&] {
-      ValueId u0 = b.extract(u, {zero}, Type::f64());
-      b.emit(Op::make(OpKind::StoreElem, {x, zero, positive ? b.call("exp", {u0}) : u0}));
-      b.for_range(one, b.sub(n, one), [&](ValueId k) {
-        ValueId prev = b.emit1(OpKind::LoadElem, {x, b.sub(k, one)}, Type::f64());
-        ValueId next = b.add(prev, b.call("exp", {b.extract(u, {k}, Type::f64())}));
-        b.emit(Op::make(OpKind::StoreElem, {x, k, next}));
-      });
-    });
-    branch.regions.push_back(std::move(nonempty));
-    branch.regions.push_back(Region{});
-    b.emit(std::move(branch));
-    if (jacobian != kNoValue) {
-      Op jb = Op::make(OpKind::If, {b.emit1(OpKind::And, {b.cmp(CmpPred::Ne, jacobian, zero), b.cmp(CmpPred::Gt, n, zero)}, Type::boolean())});
-      Region add;
-      b.in(add, [&] {
-        ValueId total = b.map(true, {n}, {u}, {Broadcast::Elementwise}, Type::f64(),
-                              [&](const std::vector<ValueId>& a) { return a[0]; });
-        if (!positive) total = b.sub(total, b.extract(u, {zero}, Type::f64()));
-        b.accumulate(target, total);
-      });
-      jb.regions.push_back(std::move(add));
-      jb.regions.push_back(Region{});
-      b.emit(std::move(jb));
+  // The structured transforms (Stan reference manual, "Constraint transforms"): one stdlib
+  // transform per vector or matrix, applied to every element of an array of them by the
+  // Kernel's glue. Unconstrained values: each element's free values in turn (as Stan reads them).
+  static bool structured(const std::string& c) {
+    static const std::set<std::string> kinds = {"simplex", "unit_vector", "sum_to_zero", "ordered", "positive_ordered",
+                                                "cholesky_factor_corr", "cholesky_factor_cov", "corr_matrix",
+                                                "cov_matrix"};
+    return kinds.count(c) > 0;
+  }
+  // The number of free values of a structured parameter with these declared dims.
+  static ValueId free_size(Builder& b, const std::string& c, const std::vector<ValueId>& dims, size_t array_rank) {
+    ValueId count = b.const_i64(1);
+    for (size_t k = 0; k < array_rank; ++k) count = b.mul(count, dims[k]);
+    ValueId K = dims[array_rank];
+    ValueId one = b.const_i64(1), two = b.const_i64(2);
+    ValueId each;
+    if (c == "simplex" || c == "sum_to_zero") each = b.sub(K, one);
+    else if (c == "unit_vector" || c == "ordered" || c == "positive_ordered") each = K;
+    else if (c == "cholesky_factor_corr" || c == "corr_matrix") each = b.emit1(OpKind::IDiv, {b.mul(K, b.sub(K, one)), two}, Type::i64());
+    else if (c == "cov_matrix") each = b.emit1(OpKind::IDiv, {b.mul(K, b.add(K, one)), two}, Type::i64());
+    else {  // cholesky_factor_cov[M, N]: N(N+1)/2 + (M - N) N
+      ValueId N = dims[array_rank + 1];
+      each = b.add(b.emit1(OpKind::IDiv, {b.mul(N, b.add(N, one)), two}, Type::i64()), b.mul(b.sub(K, N), N));
     }
-    return b.load(x);
+    return b.mul(count, each);
   }
 
-  // Stan's stick-breaking simplex (reference manual, "Unit simplex"): for k < K,
-  // z_k = inv_logit(u_k - log(K - k)), x_k = stick * z_k with stick = 1 - sum of the earlier
-  // x; x_K = stick. log|J| = sum_k log(z_k) + log(1 - z_k) + log(stick_k).
-  ValueId constrain_simplex(FunctionLowerer& fl, ValueId u, ValueId jacobian, ValueId target) {
+  ValueId constrain_structured(FunctionLowerer& fl, const ParamInfo& p, ValueId u, ValueId jacobian, ValueId target) {
     Builder& b = fl.builder();
-    ValueId free = b.dim(u, 0);
-    ValueId one = b.const_i64(1);
-    ValueId K = b.add(free, one);
-    ValueId x = b.var(Type::vector(), {K}, 0.0, "simplex");
-    ValueId stick = b.var(Type::f64(), {}, 1.0, "stick");
-    ValueId lj = b.var(Type::f64(), {}, 0.0, "log_jacobian");
-    b.for_range(b.const_i64(0), b.sub(free, one), [&](ValueId k) {
-      ValueId shift = b.call("log", {fl.to_real(b.sub(free, k))});
-      ValueId a = b.sub(b.extract(u, {k}, Type::f64()), shift);
-      ValueId z = b.call("inv_logit", {a});
-      ValueId left = b.load(stick);
-      ValueId xk = b.mul(left, z);
-      b.emit(Op::make(OpKind::StoreElem, {x, k, xk}));
-      b.accumulate(lj, b.add(b.add(b.call("log_inv_logit", {a}), b.call("log1m_inv_logit", {a})), b.call("log", {left})));
-      b.store(stick, b.sub(left, xk));
-    });
-    b.emit(Op::make(OpKind::StoreElem, {x, free, b.load(stick)}));
+    std::vector<ValueId> dims = fl.declared_dims(*p.decl);
+    if (p.constraint == "cholesky_factor_cov") {
+      const size_t r = p.decl->type.array_dims.size();
+      Op check = Op::make(OpKind::Check, {b.cmp(CmpPred::Ge, dims[r], dims[r + 1])});
+      check.check = CheckKind::Domain;
+      check.text = "cholesky_factor_cov '" + p.name + "' needs at least as many rows as columns";
+      b.emit(std::move(check));
+    }
+    Op op = Op::make(OpKind::Kernel, {u});
+    op.operands.insert(op.operands.end(), dims.begin(), dims.end());
+    op.name = "constrain_" + p.constraint;
+    ValueId x = b.value(ir_type(FunctionLowerer::declared_type(*p.decl)), p.name);
+    ValueId lj = b.value(Type::f64(), "log_jacobian");
+    op.results = {x, lj};
+    b.emit(std::move(op));
     if (jacobian != kNoValue) {
       Op jb = Op::make(OpKind::If, {b.cmp(CmpPred::Ne, jacobian, b.const_i64(0))});
       Region add;
-      b.in(add, [&] { b.accumulate(target, b.load(lj)); });
+      b.in(add, [&] { b.accumulate(target, lj); });
       jb.regions.push_back(std::move(add));
       jb.regions.push_back(Region{});
       b.emit(std::move(jb));
     }
-    return b.load(x);
+    return x;
   }
 
-  ValueId unconstrain_simplex(FunctionLowerer& fl, const ParamInfo& p, ValueId x) {
+  // The free values of a structured parameter, or a failure naming it when x is not valid.
+  ValueId unconstrain_structured(FunctionLowerer& fl, const ParamInfo& p, ValueId x) {
     Builder& b = fl.builder();
-    ValueId K = b.dim(x, 0);
-    ValueId one = b.const_i64(1);
-    ValueId free = b.sub(K, one);
-    // Non-negative entries summing to 1 (to 1e-8, as Stan checks simplexes).
-    ValueId total = b.map(true, {K}, {x}, {Broadcast::Elementwise}, Type::f64(), [&](const std::vector<ValueId>& a) { return a[0]; });
-    ValueId negatives = b.map(true, {K}, {x}, {Broadcast::Elementwise}, Type::f64(), [&](const std::vector<ValueId>& a) {
-      return b.emit1(OpKind::Select, {b.cmp(CmpPred::Lt, a[0], b.const_f64(0.0)), b.const_f64(1.0), b.const_f64(0.0)}, Type::f64());
-    });
-    ValueId sum_ok = b.cmp(CmpPred::Le, b.call("fabs", {b.sub(total, b.const_f64(1.0))}), b.const_f64(1e-8));
-    Op check = Op::make(OpKind::Check, {b.emit1(OpKind::And, {sum_ok, b.cmp(CmpPred::Eq, negatives, b.const_f64(0.0))}, Type::boolean())});
-    check.check = CheckKind::Domain;
-    check.text = "the value of '" + p.name + "' is not a simplex (non-negative, summing to 1)";
-    b.emit(std::move(check));
-    ValueId u = b.var(Type::vector(), {free}, 0.0, "u");
-    ValueId stick = b.var(Type::f64(), {}, 1.0, "stick");
-    b.for_range(b.const_i64(0), b.sub(free, one), [&](ValueId k) {
-      ValueId xk = b.extract(x, {k}, Type::f64());
-      ValueId left = b.load(stick);
-      ValueId z = b.div(xk, left);
-      ValueId uk = b.add(b.call("logit", {z}), b.call("log", {fl.to_real(b.sub(free, k))}));
-      b.emit(Op::make(OpKind::StoreElem, {u, k, uk}));
-      b.store(stick, b.sub(left, xk));
-    });
-    return b.load(u);
-  }
-
-  ValueId unconstrain_ordered(FunctionLowerer& fl, const ParamInfo& p, ValueId x) {
-    Builder& b = fl.builder();
-    const bool positive = p.constraint == "positive_ordered";
-    ValueId n = b.dim(x, 0);
-    ValueId u = b.var(Type::vector(), {n}, 0.0, "u");
-    ValueId zero = b.const_i64(0), one = b.const_i64(1);
-    Op branch = Op::make(OpKind::If, {b.cmp(CmpPred::Gt, n, zero)});
-    Region nonempty;
-    b.in(nonempty, [&] {
-      ValueId x0 = b.extract(x, {zero}, Type::f64());
-      Op check0 = Op::make(OpKind::Check, {positive ? b.cmp(CmpPred::Gt, x0, b.const_f64(0.0)) : b.cmp(CmpPred::Eq, x0, x0)});
-      check0.check = CheckKind::Domain;
-      check0.text = "the value of '" + p.name + "' is not " + (positive ? "positive" : "a number");
-      b.emit(std::move(check0));
-      b.emit(Op::make(OpKind::StoreElem, {u, zero, positive ? b.call("log", {x0}) : x0}));
-      b.for_range(one, b.sub(n, one), [&](ValueId k) {
-        ValueId prev = b.extract(x, {b.sub(k, one)}, Type::f64());
-        ValueId cur = b.extract(x, {k}, Type::f64());
-        Op check = Op::make(OpKind::Check, {b.cmp(CmpPred::Gt, cur, prev)});
-        check.check = CheckKind::Domain;
-        check.text = "the value of '" + p.name + "' is not strictly increasing";
-        b.emit(std::move(check));
-        b.emit(Op::make(OpKind::StoreElem, {u, k, b.call("log", {b.sub(cur, prev)})}));
-      });
-    });
-    branch.regions.push_back(std::move(nonempty));
-    branch.regions.push_back(Region{});
-    b.emit(std::move(branch));
-    return b.load(u);
+    Op op = Op::make(OpKind::Kernel, {x});
+    op.name = "unconstrain_" + p.constraint;
+    op.text = p.name;
+    ValueId u = b.value(Type::vector(), "u");
+    op.results = {u};
+    b.emit(std::move(op));
+    return u;
   }
 
   // Bounds as scalars (container bounds are not supported yet).
@@ -2013,8 +1955,7 @@ class ModelLowerer {
   ValueId constrain(FunctionLowerer& fl, const ParamInfo& p, ValueId u, ValueId jacobian, ValueId target) {
     Builder& b = fl.builder();
     if (p.constraint.empty()) return u;
-    if (p.constraint == "ordered" || p.constraint == "positive_ordered") return constrain_ordered(fl, p, u, jacobian, target);
-    if (p.constraint == "simplex") return constrain_simplex(fl, u, jacobian, target);
+    if (structured(p.constraint)) return constrain_structured(fl, p, u, jacobian, target);
     std::vector<ValueId> scalars;
     if (p.lower) scalars.push_back(bound_value(fl, p.lower));
     if (p.upper) scalars.push_back(bound_value(fl, p.upper));
@@ -2275,8 +2216,7 @@ class ModelLowerer {
   ValueId unconstrain(FunctionLowerer& fl, const ParamInfo& p, ValueId x) {
     Builder& b = fl.builder();
     if (p.constraint.empty()) return x;
-    if (p.constraint == "ordered" || p.constraint == "positive_ordered") return unconstrain_ordered(fl, p, x);
-    if (p.constraint == "simplex") return unconstrain_simplex(fl, p, x);
+    if (structured(p.constraint)) return unconstrain_structured(fl, p, x);
     std::vector<ValueId> s;
     if (p.lower) s.push_back(bound_value(fl, p.lower));
     if (p.upper) s.push_back(bound_value(fl, p.upper));

@@ -475,3 +475,96 @@ model {
   d.check_gradient({0.3, 0.2});
   d.check_gradient({-1.1, -0.6});
 }
+
+TEST_CASE("structured parameters: arrays, every transform, round trip through constrain and unconstrain") {
+  auto m = build(R"(
+parameters {
+  array[2] simplex[3] s;
+  unit_vector[3] uv;
+  sum_to_zero_vector[4] z;
+  cholesky_factor_corr[3] Lc;
+  cholesky_factor_cov[4, 3] Lv;
+  corr_matrix[3] R;
+  cov_matrix[3] S;
+  array[2] ordered[2] o;
+}
+model {
+  target += log(s[1, 1]) + 2 * log(s[2, 3]) + uv[2] + z[3] * z[1] + Lc[3, 2] + Lv[4, 1] * Lv[2, 2];
+  target += R[1, 3] - 0.5 * S[2, 2] + S[3, 1] + o[2, 2] - square(o[1, 1]);
+}
+)");
+  // Free sizes: 2*2 + 3 + 3 + 3 + (6 + 3) + 3 + 6 + 2*2 = 35.
+  std::vector<double> u(35);
+  for (size_t k = 0; k < u.size(); ++k) u[k] = 0.7 * std::sin(1.3 * k + 0.4);
+  Density d{*m, {}};
+  d.check_gradient(u);
+
+  // constrain -> the constrained values (Halo's layout), checked against each type's rules.
+  TestWorkspace w;
+  halo_tensor ut = halo::testing::make_tensor(u, {35});
+  std::vector<void*> args = {&ut};
+  halo_tensor params{}, tparams{};
+  void* results[] = {&params, &tparams};
+  INFO(w.error);
+  REQUIRE(m->get("constrain")(&w.ws, args.data(), results) == 0);
+  // The constrained values, flat, one parameter after the other.
+  const int64_t sizes[8] = {6, 3, 4, 9, 12, 9, 9, 4};
+  REQUIRE(params.dims[0] == 56);
+  auto at = [&](int k) {
+    const double* p = static_cast<const double*>(params.data);
+    for (int j = 0; j < k; ++j) p += sizes[j];
+    return p;
+  };
+  // Arrays of vectors come out in Stan's order (array index fastest): s[a, j] at a + 2 j.
+  for (int a = 0; a < 2; ++a) CHECK(at(0)[a] + at(0)[a + 2] + at(0)[a + 4] == doctest::Approx(1.0));
+  CHECK(at(1)[0] * at(1)[0] + at(1)[1] * at(1)[1] + at(1)[2] * at(1)[2] == doctest::Approx(1.0));
+  CHECK(at(2)[0] + at(2)[1] + at(2)[2] + at(2)[3] == doctest::Approx(0.0).scale(1.0));
+  for (int i = 0; i < 3; ++i) {  // Lc: rows of unit length, upper triangle zero (column-major)
+    double norm = 0;
+    for (int j = 0; j < 3; ++j) norm += at(3)[j * 3 + i] * at(3)[j * 3 + i];
+    CHECK(norm == doctest::Approx(1.0));
+    for (int j = i + 1; j < 3; ++j) CHECK(at(3)[j * 3 + i] == 0.0);
+    CHECK(at(5)[i * 3 + i] == doctest::Approx(1.0));  // R: unit diagonal
+    CHECK(at(6)[i * 3 + i] > 0.0);                      // S: positive diagonal
+    CHECK(at(4)[i * 4 + i] > 0.0);                      // Lv: positive diagonal
+  }
+  CHECK(at(5)[1] == doctest::Approx(at(5)[3]));  // symmetric
+  CHECK(at(6)[2] == doctest::Approx(at(6)[6]));
+  CHECK(at(7)[2] > at(7)[0]);
+  CHECK(at(7)[3] > at(7)[1]);
+
+  // unconstrain(constrain(u)) == u.
+  std::vector<double> flat;
+  for (int k = 0; k < 8; ++k) {
+    if (k == 0 || k == 7) {  // back to Halo's layout (each array element contiguous)
+      const int64_t len = sizes[k] / 2;
+      for (int a = 0; a < 2; ++a)
+        for (int64_t j = 0; j < len; ++j) flat.push_back(at(k)[a + 2 * j]);
+    } else {
+      flat.insert(flat.end(), at(k), at(k) + sizes[k]);
+    }
+  }
+  TestWorkspace w2;
+  halo_tensor xt = halo::testing::make_tensor(flat, {static_cast<int64_t>(flat.size())});
+  std::vector<void*> uargs = {&xt};
+  halo_tensor back{};
+  void* uresults[] = {&back};
+  INFO(w2.error);
+  REQUIRE(m->get("unconstrain")(&w2.ws, uargs.data(), uresults) == 0);
+  const double* bp = static_cast<const double*>(back.data);
+  // unit_vector's free values are only determined up to scale: unconstrain gives x = u / |u|.
+  double norm = std::sqrt(u[4] * u[4] + u[5] * u[5] + u[6] * u[6]);
+  for (size_t k = 0; k < u.size(); ++k) {
+    CAPTURE(k);
+    double expected = k >= 4 && k <= 6 ? u[k] / norm : u[k];
+    CHECK(bp[k] == doctest::Approx(expected).epsilon(1e-9).scale(1.0));
+  }
+
+  // An invalid value is refused, naming the parameter.
+  flat[6] = 2.0;  // uv no longer has unit length
+  TestWorkspace w3;
+  halo_tensor bad = halo::testing::make_tensor(flat, {static_cast<int64_t>(flat.size())});
+  std::vector<void*> bargs = {&bad};
+  CHECK(m->get("unconstrain")(&w3.ws, bargs.data(), uresults) != 0);
+  CHECK(w3.error.find("'uv'") != std::string::npos);
+}
