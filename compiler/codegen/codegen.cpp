@@ -727,12 +727,29 @@ class FunctionLowering {
     const std::string& n = o.name;
     const bool rev = n.size() > 4 && n.compare(n.size() - 4, 4, "_rev") == 0;
     const std::string base = rev ? n.substr(0, n.size() - 4) : n;
+    if (base == "transpose") return transpose_kernel(o, rev);
     if (base == "cholesky_decompose") return cholesky_kernel(o, rev);
     if (base == "gp_exp_quad_cov") return gp_exp_quad_cov_kernel(o, rev);
     if (base == "normal_mixture_lpdf") return normal_mixture_kernel(o, rev);
     if (base.rfind("constrain_", 0) == 0) return constrain_kernel(o, base.substr(10), rev);
     if (base.rfind("unconstrain_", 0) == 0) return unconstrain_kernel(o, base.substr(12));
     return multivariate_density(o, base, rev);
+  }
+
+  // A' (column-major copy); the reverse transposes the result's adjoint back.
+  void transpose_kernel(const ir::Op& o, bool rev) {
+    auto* f64 = b_.getDoubleTy();
+    const Val& in = vals_[rev ? o.operands[2] : o.operands[0]];
+    llvm::Value* rows = in.dims[0];
+    llvm::Value* cols = in.dims[1];
+    Val out{alloc_tensor(ir::Elem::F64, {cols, rows}), {cols, rows}};
+    counted_loop(b_.getInt64(0), rows, [&](llvm::Value* i) {
+      counted_loop(b_.getInt64(0), cols, [&](llvm::Value* j) {
+        llvm::Value* v = b_.CreateLoad(f64, b_.CreateGEP(f64, in.v, b_.CreateAdd(i, b_.CreateMul(j, rows))));
+        b_.CreateStore(v, b_.CreateGEP(f64, out.v, b_.CreateAdd(j, b_.CreateMul(i, cols))));
+      }, "transpose.j");
+    }, "transpose.i");
+    vals_[o.results[0]] = out;
   }
 
   void cholesky_kernel(const ir::Op& o, bool rev) {

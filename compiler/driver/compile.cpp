@@ -83,6 +83,16 @@ bool link_stdlib(llvm::Module& m, std::string& error) {
     error = "cannot link the stdlib bitcode";
     return false;
   }
+  // A stdlib function the lowering asked for but the stdlib lacks would only surface when the
+  // library is loaded (an undefined symbol): report it now.
+  for (llvm::Function& f : m.functions()) {
+    if (!f.isDeclaration() || f.isIntrinsic()) continue;
+    llvm::StringRef name = f.getName();
+    if (name.starts_with("halo_") && !name.starts_with("halo_ws_")) {
+      error = "internal error: the generated code calls " + name.str() + ", which the stdlib does not define";
+      return false;
+    }
+  }
 #else
   (void)m;
   (void)error;

@@ -152,7 +152,13 @@ class FunctionLowerer {
       case ExprKind::Index: return index(static_cast<const ast::Index&>(e));
       case ExprKind::Transpose: {
         const auto& t = static_cast<const ast::Transpose&>(e);
-        if (t.operand->type.base == BaseKind::Matrix) throw Unsupported(e.span, "matrix transposes");
+        if (t.operand->type.base == BaseKind::Matrix) {
+          Op op = Op::make(OpKind::Kernel, {expr(*t.operand)}, {b_.value(Type::matrix())});
+          op.name = "transpose";
+          ValueId out = op.results[0];
+          b_.emit(std::move(op));
+          return out;
+        }
         // vector <-> row vector: the same elements, retyped (a view).
         ValueId x = expr(*t.operand);
         Op view = Op::make(OpKind::View, {x, b_.const_i64(0), b_.dim(x, 0)});
@@ -736,8 +742,7 @@ class FunctionLowerer {
   ValueId index(const ast::Index& ix) {
     bool all_single = true;
     for (const auto& item : ix.indices) {
-      if (item.kind == ast::IndexItem::Kind::Single && !item.lo->type.is_int())
-        throw Unsupported(item.span, "multi-indexes (indexing with an array of ints)");
+      if (item.kind == ast::IndexItem::Kind::Single && !item.lo->type.is_int()) return multi_index(ix);
       all_single = all_single && item.kind == ast::IndexItem::Kind::Single;
     }
     if (!all_single) return slice(ix);
@@ -758,6 +763,82 @@ class FunctionLowerer {
     ValueId base = expr(*ix.base);
     std::vector<ValueId> idx = checked_indices(ix, base, name);
     return b_.extract(base, idx, ir_type(ix.type));
+  }
+
+  // An index list with a multi-index (an array of ints) somewhere: a gather, element by
+  // element. Each dimension of the container is taken by a single index (dropped), a
+  // multi-index or a range (kept, in order); every index read is bounds-checked.
+  ValueId multi_index(const ast::Index& ix) {
+    ValueId base = expr(*ix.base);
+    const Type bt = f_.type_of(base);  // a copy: emitting ops grows the value table
+    const std::string name = ix.base->kind == ExprKind::Variable ? "'" + static_cast<const ast::Variable&>(*ix.base).name + "'"
+                                                               : std::string("a container");
+    struct Axis {
+      enum Kind { Single, Multi, Range } kind = Range;
+      ValueId value = kNoValue;  // Single: the 0-based index; Multi: the int array; Range: lo
+      ValueId len = kNoValue;
+      ValueId size = kNoValue;   // the container's size in this dimension
+    };
+    std::vector<Axis> axes(static_cast<size_t>(bt.rank()));
+    ValueId zero = b_.const_i64(0), one = b_.const_i64(1);
+    for (size_t k = 0; k < axes.size(); ++k) {
+      Axis& a = axes[k];
+      a.size = b_.dim(base, static_cast<int>(k));
+      const ast::IndexItem* item = k < ix.indices.size() ? &ix.indices[k] : nullptr;
+      if (!item || item->kind == ast::IndexItem::Kind::All) {
+        a.value = zero;
+        a.len = a.size;
+      } else if (item->kind == ast::IndexItem::Kind::Single && item->lo->type.is_int()) {
+        a.kind = Axis::Single;
+        a.value = b_.sub(expr(*item->lo), one);
+      } else if (item->kind == ast::IndexItem::Kind::Single) {
+        a.kind = Axis::Multi;
+        a.value = expr(*item->lo);
+        a.len = b_.dim(a.value, 0);
+      } else {  // lo:hi, lo:, :hi (1-based, inclusive); hi < lo is empty
+        a.value = item->lo ? b_.sub(expr(*item->lo), one) : zero;
+        ValueId hi = item->hi ? expr(*item->hi) : a.size;
+        ValueId len = b_.sub(hi, a.value);
+        a.len = b_.emit1(OpKind::Select, {b_.cmp(CmpPred::Gt, len, zero), len, zero}, Type::i64());
+      }
+    }
+    std::vector<ValueId> out_dims;
+    for (const Axis& a : axes)
+      if (a.kind != Axis::Single) out_dims.push_back(a.len);
+    ValueId out = b_.var(ir_type(ix.type), out_dims, 0.0);
+    const Type scalar = bt.elem == Elem::F64 ? Type::f64() : Type::i64();
+    auto checked = [&](ValueId i, size_t k) {
+      Op check = Op::make(OpKind::Check, {i, axes[k].size});
+      check.check = CheckKind::IndexBounds;
+      check.text = "index {} out of range for " + name + (axes.size() > 1 ? " in dimension " + std::to_string(k + 1) : "") +
+                   " of size {} (line " + std::to_string(ix.span.begin_line) + ")";
+      b_.emit(std::move(check));
+      return i;
+    };
+    std::vector<ValueId> source(axes.size()), target;
+    std::function<void(size_t)> loop = [&](size_t k) {
+      if (k == axes.size()) {
+        std::vector<ValueId> store = {out};
+        store.insert(store.end(), target.begin(), target.end());
+        store.push_back(b_.extract(base, source, scalar));
+        b_.emit(Op::make(OpKind::StoreElem, store));
+        return;
+      }
+      const Axis& a = axes[k];
+      if (a.kind == Axis::Single) {
+        source[k] = checked(a.value, k);
+        loop(k + 1);
+        return;
+      }
+      b_.for_range(zero, b_.sub(a.len, one), [&](ValueId i) {
+        source[k] = checked(a.kind == Axis::Multi ? b_.sub(b_.extract(a.value, {i}, Type::i64()), one) : b_.add(a.value, i), k);
+        target.push_back(i);
+        loop(k + 1);
+        target.pop_back();
+      });
+    };
+    loop(0);
+    return b_.load(out);
   }
 
   // x[a:b, :, i] and friends: one half-open range per dimension (single indexes drop theirs),
@@ -1221,7 +1302,15 @@ class FunctionLowerer {
   // `kernel` overrides the stdlib function (the log cdfs: summed over elements like densities).
   ValueId log_density_term(const std::string& family, const std::vector<const ast::Expr*>& args,
                            bool propto, Span span, int signature, const std::string& kernel_name = "") {
+    // Discrete by the signature chosen (an int variate may meet a continuous density: 4 ~ normal).
     bool discrete = !args.empty() && (args[0]->type.base == BaseKind::Int);
+    if (signature >= 0) {
+      semantic::SigKind kind = semantic::signature(signature).kind;
+      discrete = kind == semantic::SigKind::Lpmf || kind == semantic::SigKind::Lupmf;
+      if (kind == semantic::SigKind::Cdf || kind == semantic::SigKind::Lcdf || kind == semantic::SigKind::Lccdf)
+        discrete = !args.empty() && args[0]->type.base == BaseKind::Int && !semantic::signature(signature).params.empty() &&
+                   semantic::signature(signature).params[0].cls == semantic::ParamClass::Ints;
+    }
     std::string kernel = !kernel_name.empty() ? kernel_name : family + (discrete ? "_lpmf" : "_lpdf");
     // Which kernel arguments are ints (the rest are doubles), from the signature table; a
     // parameter that is neither a vectorised scalar class nor a scalar type makes this a
@@ -1335,8 +1424,69 @@ class FunctionLowerer {
     }
   }
 
+  // y ~ dist(...) T[L, U] (Stan reference manual, "Truncated distributions"): the density
+  // divided by the mass inside [L, U], and -inf when y lies outside. For discrete y the mass
+  // counts L itself: P(L <= y) = ccdf(L - 1). The normaliser is kept under propto (it depends
+  // on the parameters, as in Stan).
+  void truncated_tilde(const ast::Tilde& t) {
+    if (is_container(t.lhs->type))
+      throw Unsupported(t.span, "truncation of a container (write a loop over its elements)");
+    for (const auto& a : t.args)
+      if (is_container(a->type)) throw Unsupported(a->span, "truncation with container arguments");
+    std::vector<const ast::Expr*> args = {t.lhs.get()};
+    for (const auto& a : t.args) args.push_back(a.get());
+    ValueId lp = log_density_term(t.distribution, args, propto_, t.span, t.signature);
+    const bool discrete = t.signature >= 0 ? semantic::signature(t.signature).kind == semantic::SigKind::Lpmf
+                                           : t.lhs->type.base == BaseKind::Int;
+    std::vector<bool> int_arg(args.size(), false);
+    if (t.signature >= 0) {
+      const semantic::Signature& sig = semantic::signature(t.signature);
+      for (size_t k = 0; k < args.size() && k < sig.params.size(); ++k) {
+        const semantic::ParamSpec& p = sig.params[k];
+        int_arg[k] = p.cls == semantic::ParamClass::Ints ||
+                     (p.cls == semantic::ParamClass::Type && p.base == BaseKind::Int);
+      }
+    }
+    std::vector<ValueId> params;
+    for (size_t k = 1; k < args.size(); ++k) {
+      ValueId v = expr(*args[k]);
+      params.push_back(int_arg[k] ? v : to_real(v));
+    }
+    ValueId y = expr(*t.lhs);
+    auto bound = [&](const ast::Expr& e, bool lower) {
+      ValueId v = expr(e);
+      if (discrete) return lower ? b_.sub(v, b_.const_i64(1)) : v;
+      return to_real(v);
+    };
+    auto log_cdf = [&](const std::string& suffix, ValueId at) {
+      std::vector<ValueId> xs = {at};
+      xs.insert(xs.end(), params.begin(), params.end());
+      return b_.dist(t.distribution + suffix, xs, 0, false)[0];
+    };
+    ValueId yv = discrete ? y : to_real(y);
+    auto as_variate = [&](ValueId v) { return discrete ? v : to_real(v); };
+    ValueId outside, log_mass;
+    if (t.truncation_lo && t.truncation_hi) {
+      ValueId lo = bound(*t.truncation_lo, true), hi = bound(*t.truncation_hi, false);
+      ValueId lo_y = expr(*t.truncation_lo);
+      outside = b_.emit1(OpKind::Or, {b_.cmp(CmpPred::Lt, yv, as_variate(lo_y)), b_.cmp(CmpPred::Gt, yv, hi)},
+                         Type::boolean());
+      log_mass = b_.call("log_diff_exp", {log_cdf("_lcdf", hi), log_cdf("_lcdf", lo)});
+    } else if (t.truncation_lo) {
+      ValueId lo_y = expr(*t.truncation_lo);
+      outside = b_.cmp(CmpPred::Lt, yv, as_variate(lo_y));
+      log_mass = log_cdf("_lccdf", bound(*t.truncation_lo, true));
+    } else {
+      ValueId hi = bound(*t.truncation_hi, false);
+      outside = b_.cmp(CmpPred::Gt, yv, hi);
+      log_mass = log_cdf("_lcdf", hi);
+    }
+    ValueId term = b_.emit1(OpKind::Select, {outside, b_.const_f64(-HUGE_VAL), b_.sub(lp, log_mass)}, Type::f64());
+    b_.accumulate(target(t.span), term);
+  }
+
   void tilde(const ast::Tilde& t) {
-    if (t.truncated) throw Unsupported(t.span, "truncation T[,]");
+    if (t.truncated) return truncated_tilde(t);
     if (t.lhs->type.base == BaseKind::Network || t.lhs->type.base == BaseKind::Layer) {
       // A prior on every weight and bias: one map per tensor, scalar arguments broadcast.
       std::string kernel = t.distribution + "_lpdf";

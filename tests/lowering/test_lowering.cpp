@@ -568,3 +568,65 @@ model {
   CHECK(m->get("unconstrain")(&w3.ws, bargs.data(), uresults) != 0);
   CHECK(w3.error.find("'uv'") != std::string::npos);
 }
+
+TEST_CASE("matrix transposes, multi-indexes and truncated distributions") {
+  auto m = build(R"(
+parameters {
+  real mu;
+  real<lower=0> sigma;
+  matrix[2, 3] A;
+  vector[4] v;
+}
+model {
+  array[3] int idx = {2, 4, 2};
+  matrix[3, 2] At = A';
+  target += 2 * At[3, 1] + At[1, 2];
+  vector[3] g = v[idx];
+  target += g[1] * g[2] + g[3];
+  matrix[2, 2] cols = A[:, {3, 1}];
+  target += cols[1, 1] - 3 * cols[2, 2];
+  target += sum(A[2, {1, 3}]) * v[4];
+  1.5 ~ normal(mu, sigma) T[0, 3];
+  2.5 ~ normal(mu, sigma) T[0, ];
+  0.5 ~ normal(mu, sigma) T[, 1];
+  3 ~ poisson(sigma) T[1, 10];
+  2 ~ poisson(sigma) T[2, ];
+}
+)");
+  Density d{*m, {}};
+  d.jacobian = 0;
+  std::vector<double> u = {0.4, std::log(1.3), 0.1, -0.2, 0.3, 0.5, -0.7, 0.9, 1.1, -1.2, 0.6, 0.8};
+  double mu = u[0], sigma = 1.3;
+  auto A = [&](int i, int j) { return u[2 + (j - 1) * 2 + (i - 1)]; };
+  auto v = [&](int i) { return u[8 + i - 1]; };
+  double expected = 2 * A(1, 3) + A(2, 1) + v(2) * v(4) + v(2) + A(1, 3) - 3 * A(2, 1) + (A(2, 1) + A(2, 3)) * v(4);
+  auto Phi = [&](double x) { return 0.5 * std::erfc(-(x - mu) / (sigma * std::sqrt(2.0))); };
+  auto normal_lpdf = [&](double y) { return -0.5 * std::pow((y - mu) / sigma, 2) - std::log(sigma) - kLogSqrt2Pi; };
+  expected += normal_lpdf(1.5) - std::log(Phi(3) - Phi(0));
+  expected += normal_lpdf(2.5) - std::log(1 - Phi(0));
+  expected += normal_lpdf(0.5) - std::log(Phi(1));
+  auto pmf = [&](int n) { return std::exp(n * std::log(sigma) - sigma - std::lgamma(n + 1.0)); };
+  auto cdf = [&](int n) {
+    double c = 0;
+    for (int k = 0; k <= n; ++k) c += pmf(k);
+    return c;
+  };
+  expected += std::log(pmf(3)) - std::log(cdf(10) - cdf(0));
+  expected += std::log(pmf(2)) - std::log(1 - cdf(1));
+  CHECK(d.value(u) == doctest::Approx(expected).epsilon(1e-10));
+  d.jacobian = 1;
+  d.check_gradient(u);
+}
+
+TEST_CASE("truncation: a value outside the bounds has zero density; an index out of range fails") {
+  auto m = build(R"(
+parameters {
+  real mu;
+}
+model {
+  4 ~ normal(mu, 1) T[0, 3];
+}
+)");
+  Density d{*m, {}};
+  CHECK(d.value({0.2}) == -HUGE_VAL);
+}
