@@ -251,8 +251,196 @@ class FunctionLowerer {
 
   void block(const std::vector<ast::StmtPtr>& items) {
     scopes_.emplace_back();
-    for (const auto& s : items) stmt(*s);
+    statements(items, 0);
     scopes_.pop_back();
+  }
+
+  // A statement list. After a statement that may leave early (break, continue, or a return of
+  // an inlined function), the rest runs only while no exit flag is set: the reverse-mode AD
+  // differentiates structured code, so exits become flags and guards, never jumps.
+  void statements(const std::vector<ast::StmtPtr>& items, size_t from) {
+    for (size_t k = from; k < items.size(); ++k) {
+      stmt(*items[k]);
+      if (k + 1 == items.size() || !may_exit(*items[k], 0)) continue;
+      Op branch = Op::make(OpKind::If, {no_exit_yet()});
+      Region then_r;
+      b_.in(then_r, [&] { statements(items, k + 1); });
+      branch.regions.push_back(std::move(then_r));
+      branch.regions.push_back(Region{});
+      b_.emit(std::move(branch));
+      return;
+    }
+  }
+
+  // Loops of the code being lowered (of the innermost inlined function, or of the entry).
+  struct LoopFrame {
+    ValueId broken = kNoValue;     // i64 var: 1 after a break
+    ValueId continued = kNoValue;  // i64 var: 1 after a continue, reset every iteration
+    size_t inline_depth = 0;
+  };
+  std::vector<LoopFrame> loops_;
+  LoopFrame* current_loop() {
+    return !loops_.empty() && loops_.back().inline_depth == inline_stack_.size() ? &loops_.back() : nullptr;
+  }
+  bool early_returns() const { return !inline_stack_.empty() && !inline_stack_.back().straight; }
+
+  // Whether s may leave the enclosing statement list early (depth: loops of s around it).
+  bool may_exit(const ast::Stmt& s, int depth) {
+    switch (s.kind) {
+      case StmtKind::Return: return early_returns();
+      case StmtKind::Break:
+      case StmtKind::Continue: return depth == 0;
+      case StmtKind::Block:
+        for (const auto& x : static_cast<const ast::Block&>(s).items)
+          if (may_exit(*x, depth)) return true;
+        return false;
+      case StmtKind::If: {
+        const auto& i = static_cast<const ast::If&>(s);
+        return may_exit(*i.then_stmt, depth) || (i.else_stmt && may_exit(*i.else_stmt, depth));
+      }
+      case StmtKind::ForRange: return may_exit(*static_cast<const ast::ForRange&>(s).body, depth + 1);
+      case StmtKind::ForEach: return may_exit(*static_cast<const ast::ForEach&>(s).body, depth + 1);
+      case StmtKind::While: return may_exit(*static_cast<const ast::While&>(s).body, depth + 1);
+      default: return false;
+    }
+  }
+  static bool contains(const ast::Stmt& s, StmtKind kind, bool enter_loops) {
+    if (s.kind == kind) return true;
+    switch (s.kind) {
+      case StmtKind::Block:
+        for (const auto& x : static_cast<const ast::Block&>(s).items)
+          if (contains(*x, kind, enter_loops)) return true;
+        return false;
+      case StmtKind::If: {
+        const auto& i = static_cast<const ast::If&>(s);
+        return contains(*i.then_stmt, kind, enter_loops) || (i.else_stmt && contains(*i.else_stmt, kind, enter_loops));
+      }
+      case StmtKind::ForRange: return enter_loops && contains(*static_cast<const ast::ForRange&>(s).body, kind, true);
+      case StmtKind::ForEach: return enter_loops && contains(*static_cast<const ast::ForEach&>(s).body, kind, true);
+      case StmtKind::While: return enter_loops && contains(*static_cast<const ast::While&>(s).body, kind, true);
+      default: return false;
+    }
+  }
+
+  // True while no break, continue (of the current loop) or return (of the current inlined
+  // function) has run.
+  ValueId no_exit_yet() {
+    ValueId ok = kNoValue;
+    auto clear = [&](ValueId flag) {
+      if (flag == kNoValue) return;
+      ValueId c = b_.cmp(CmpPred::Eq, b_.load(flag), b_.const_i64(0));
+      ok = ok == kNoValue ? c : b_.emit1(OpKind::And, {ok, c}, Type::boolean());
+    };
+    if (LoopFrame* l = current_loop()) {
+      clear(l->broken);
+      clear(l->continued);
+    }
+    if (early_returns()) clear(inline_stack_.back().done);
+    if (ok == kNoValue) ok = b_.cmp(CmpPred::Eq, b_.const_i64(0), b_.const_i64(0));
+    return ok;
+  }
+
+  // Lowers a loop body with its exit flags: the body runs only while the loop has not been
+  // broken out of (nor the function returned from); `continue` skips the rest of an iteration.
+  void loop_body(const ast::Stmt& body, const std::function<void()>& bind, LoopFrame frame) {
+    const bool guard = frame.broken != kNoValue || (early_returns() && contains(body, StmtKind::Return, true));
+    loops_.push_back(frame);
+    auto run = [&] {
+      if (frame.continued != kNoValue) b_.store(frame.continued, b_.const_i64(0));
+      scopes_.emplace_back();
+      bind();
+      stmt(body);
+      scopes_.pop_back();
+    };
+    if (guard) {
+      // Checked before the continue flag is reset: only break and return stop the loop.
+      ValueId go = kNoValue;
+      if (frame.broken != kNoValue) go = b_.cmp(CmpPred::Eq, b_.load(frame.broken), b_.const_i64(0));
+      if (early_returns()) {
+        ValueId c = b_.cmp(CmpPred::Eq, b_.load(inline_stack_.back().done), b_.const_i64(0));
+        go = go == kNoValue ? c : b_.emit1(OpKind::And, {go, c}, Type::boolean());
+      }
+      Op branch = Op::make(OpKind::If, {go});
+      Region then_r;
+      b_.in(then_r, run);
+      branch.regions.push_back(std::move(then_r));
+      branch.regions.push_back(Region{});
+      b_.emit(std::move(branch));
+    } else {
+      run();
+    }
+    loops_.pop_back();
+  }
+  LoopFrame new_loop_frame(const ast::Stmt& body) {
+    LoopFrame f;
+    f.inline_depth = inline_stack_.size();
+    if (contains(body, StmtKind::Break, false)) f.broken = b_.var(Type::i64(), {}, 0.0, "broken");
+    if (contains(body, StmtKind::Continue, false)) f.continued = b_.var(Type::i64(), {}, 0.0, "continued");
+    return f;
+  }
+
+  // ---- user-defined functions: inlined at each call ----
+  // Why inlining: the AD then sees one region per entry function (no calls to differentiate
+  // across), and the small functions Stan programs define cost nothing. Recursion is refused.
+  struct InlineFrame {
+    const ast::FunctionDef* fn = nullptr;
+    bool straight = false;      // no early return: the body's last statement returns
+    ValueId result = kNoValue;  // early returns: a scalar var receiving the returned value
+    ValueId done = kNoValue;    // early returns: an i64 var, 1 once a return ran
+  };
+  std::vector<InlineFrame> inline_stack_;
+
+  ValueId inline_function(const ast::FunctionDef& fn, const std::vector<const ast::Expr*>& args, Span span) {
+    if (!fn.body) throw Unsupported(span, "the function '" + fn.name + "' is declared but never defined");
+    for (const InlineFrame& fr : inline_stack_)
+      if (fr.fn == &fn) throw Unsupported(span, "recursive functions ('" + fn.name + "' calls itself)");
+    std::vector<ValueId> values;
+    for (size_t k = 0; k < args.size() && k < fn.args.size(); ++k)
+      values.push_back(convert_to(expr(*args[k]), args[k]->type, fn.args[k].type, span));
+    // Only the arguments are visible in the body (the semantic stage has checked the names).
+    auto saved_scopes = std::move(scopes_);
+    scopes_.assign(1, {});
+    for (const auto& outer : saved_scopes)
+      for (const auto& [name, bnd] : outer)
+        if (bnd.kind == Binding::Kind::Network) scopes_[0][name] = bnd;
+    scopes_.emplace_back();
+    for (size_t k = 0; k < values.size(); ++k) bind_value(fn.args[k].name, values[k], fn.args[k].type);
+    scan_assignments(fn.body->items);
+    const auto& items = fn.body->items;
+    const bool last_return = !items.empty() && items.back()->kind == StmtKind::Return;
+    bool early = false;
+    for (size_t k = 0; k + (last_return ? 1 : 0) < items.size(); ++k)
+      early = early || contains(*items[k], StmtKind::Return, true);
+    const bool is_void = fn.return_type.base == BaseKind::Void;
+    InlineFrame fr;
+    fr.fn = &fn;
+    ValueId result = kNoValue;
+    if (!early) {
+      fr.straight = true;
+      inline_stack_.push_back(fr);
+      for (size_t k = 0; k + (last_return ? 1 : 0) < items.size(); ++k) stmt(*items[k]);
+      const auto* ret = last_return ? static_cast<const ast::Return*>(items.back().get()) : nullptr;
+      if (ret && ret->value) result = convert_to(expr(*ret->value), ret->value->type, fn.return_type, span);
+    } else {
+      if (!is_void && is_container(fn.return_type))
+        throw Unsupported(span, "a function returning a container from inside a branch or loop ('" + fn.name + "')");
+      if (!is_void) fr.result = b_.var(fn.return_type.is_int() ? Type::i64() : Type::f64(), {}, 0.0, fn.name);
+      fr.done = b_.var(Type::i64(), {}, 0.0, "returned");
+      inline_stack_.push_back(fr);
+      statements(items, 0);
+      if (!is_void) result = b_.load(fr.result);
+    }
+    inline_stack_.pop_back();
+    scopes_ = std::move(saved_scopes);
+    return result;
+  }
+
+  void return_stmt(const ast::Return& r) {
+    if (inline_stack_.empty() || inline_stack_.back().straight)
+      throw Unsupported(r.span, "a return here");
+    InlineFrame& fr = inline_stack_.back();
+    if (r.value) b_.store(fr.result, convert_to(expr(*r.value), r.value->type, fr.fn->return_type, r.span));
+    b_.store(fr.done, b_.const_i64(1));
   }
 
   void stmt(const ast::Stmt& s) {
@@ -272,10 +460,28 @@ class FunctionLowerer {
       case StmtKind::ForEach: for_each(static_cast<const ast::ForEach&>(s)); return;
       case StmtKind::While: {
         const auto& w = static_cast<const ast::While&>(s);
+        LoopFrame frame = new_loop_frame(*w.body);
+        const bool stops = frame.broken != kNoValue || (early_returns() && contains(*w.body, StmtKind::Return, true));
         Op op = Op::make(OpKind::While);
         Region cond, body;
-        b_.in(cond, [&] { b_.emit(Op::make(OpKind::Yield, {truth(expr(*w.cond))})); });
-        b_.in(body, [&] { nested(*w.body); });
+        b_.in(cond, [&] {
+          if (!stops) {
+            b_.emit(Op::make(OpKind::Yield, {truth(expr(*w.cond))}));
+            return;
+          }
+          // After a break or return the condition is not evaluated again (it may not be valid).
+          ValueId go = b_.var(Type::i64(), {}, 0.0, "go");
+          loops_.push_back(frame);
+          Op branch = Op::make(OpKind::If, {no_exit_yet()});
+          loops_.pop_back();
+          Region then_r;
+          b_.in(then_r, [&] { b_.store(go, b_.emit1(OpKind::BoolToI, {truth(expr(*w.cond))}, Type::i64())); });
+          branch.regions.push_back(std::move(then_r));
+          branch.regions.push_back(Region{});
+          b_.emit(std::move(branch));
+          b_.emit(Op::make(OpKind::Yield, {b_.cmp(CmpPred::Ne, b_.load(go), b_.const_i64(0))}));
+        });
+        b_.in(body, [&] { loop_body(*w.body, [] {}, frame); });
         op.regions.push_back(std::move(cond));
         op.regions.push_back(std::move(body));
         b_.emit(std::move(op));
@@ -292,12 +498,18 @@ class FunctionLowerer {
         b_.emit(std::move(op));
         return;
       }
-      case StmtKind::Break: b_.emit(Op::make(OpKind::Break)); return;
-      case StmtKind::Continue: b_.emit(Op::make(OpKind::Continue)); return;
+      case StmtKind::Break:
+      case StmtKind::Continue: {
+        LoopFrame* l = current_loop();
+        if (!l) throw Unsupported(s.span, "break or continue outside a loop");
+        b_.store(s.kind == StmtKind::Break ? l->broken : l->continued, b_.const_i64(1));
+        return;
+      }
       case StmtKind::Print:
       case StmtKind::Reject:
       case StmtKind::FatalError: print_like(static_cast<const ast::PrintLike&>(s)); return;
       case StmtKind::Empty: return;
+      case StmtKind::Return: return_stmt(static_cast<const ast::Return&>(s)); return;
       case StmtKind::ExprStmt: expr(*static_cast<const ast::ExprStmt&>(s).expr); return;
       default: throw Unsupported(s.span, "this kind of statement");
     }
@@ -1057,6 +1269,13 @@ class FunctionLowerer {
       if (found != it->end() && found->second.kind == Binding::Kind::Network)
         return apply_network(found->second.network, c);
     }
+    if (c.user_function) {
+      std::vector<const ast::Expr*> args;
+      for (const auto& a : c.args) args.push_back(a.get());
+      ValueId r = inline_function(*c.user_function, args, c.span);
+      if (r == kNoValue && c.type.base != BaseKind::Void) throw Unsupported(c.span, "a function that returns no value here");
+      return r;
+    }
     std::vector<ValueId> args;
     auto arg = [&](size_t k) {
       while (args.size() <= k) args.push_back(kNoValue);
@@ -1512,6 +1731,10 @@ class FunctionLowerer {
     }
     std::vector<const ast::Expr*> args = {t.lhs.get()};
     for (const auto& a : t.args) args.push_back(a.get());
+    if (t.user_function) {
+      b_.accumulate(target(t.span), inline_function(*t.user_function, args, t.span));
+      return;
+    }
     ValueId lp = log_density_term(t.distribution, args, propto_, t.span, t.signature);
     b_.accumulate(target(t.span), lp);
   }
@@ -1593,13 +1816,13 @@ class FunctionLowerer {
 
   void for_range(const ast::ForRange& f) {
     ValueId lo = expr(*f.lo), hi = expr(*f.hi);
+    LoopFrame frame = new_loop_frame(*f.body);
     b_.for_range(lo, hi, [&](ValueId i) {
-      scopes_.emplace_back();
-      ast::Type it;
-      it.base = BaseKind::Int;
-      bind_value(f.variable, i, it);
-      stmt(*f.body);
-      scopes_.pop_back();
+      loop_body(*f.body, [&] {
+        ast::Type it;
+        it.base = BaseKind::Int;
+        bind_value(f.variable, i, it);
+      }, frame);
     });
   }
 
@@ -1607,8 +1830,13 @@ class FunctionLowerer {
     ValueId c = expr(*f.container);
     const Type ct = f_.type_of(c);  // a copy: emitting ops grows the value table
     ValueId n = ct.array_rank > 0 ? b_.dim(c, 0) : numel(c);
+    LoopFrame frame = new_loop_frame(*f.body);
     b_.for_range(b_.const_i64(0), b_.sub(n, b_.const_i64(1)), [&](ValueId i) {
-      scopes_.emplace_back();
+      loop_body(*f.body, [&] { bind_each_element(f, c, ct, n, i); }, frame);
+    });
+  }
+  void bind_each_element(const ast::ForEach& f, ValueId c, const Type& ct, ValueId n, ValueId i) {
+    {
       ValueId elem;
       if (ct.array_rank > 0) {
         Type et = ct;
@@ -1625,9 +1853,7 @@ class FunctionLowerer {
         elem = b_.extract(flat, {i}, Type::f64());
       }
       bind_value(f.variable, elem, f.variable_type);
-      stmt(*f.body);
-      scopes_.pop_back();
-    });
+    }
   }
 
   void print_like(const ast::PrintLike& p) {

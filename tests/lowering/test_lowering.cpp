@@ -630,3 +630,109 @@ model {
   Density d{*m, {}};
   CHECK(d.value({0.2}) == -HUGE_VAL);
 }
+
+TEST_CASE("user-defined functions: inlined, with early returns, loops, _lpdf, _lp and void functions") {
+  auto m = build(R"(
+functions {
+  real sq(real x) {
+    return x * x;
+  }
+  vector affine(vector v, real a, real b) {
+    vector[rows(v)] out = a * v + b;
+    return out;
+  }
+  real piecewise(real x) {
+    if (x > 0) return 2 * x;
+    else if (x > -1) return x;
+    return -1 + 0.5 * (x + 1);
+  }
+  real first_above(vector v, real cut) {
+    for (i in 1:rows(v)) {
+      for (j in 1:1) {
+        if (v[i] > cut) return v[i];
+      }
+    }
+    return cut;
+  }
+  real my_normal_lpdf(real y, real mu, real s) {
+    return -0.5 * sq((y - mu) / s) - log(s);
+  }
+  void add_prior_lp(real x) {
+    target += -0.5 * x * x;
+  }
+  int twice(int n) {
+    return 2 * n;
+  }
+}
+parameters {
+  real a;
+  real<lower=0> s;
+  vector[3] v;
+}
+model {
+  vector[3] w = affine(v, a, 1.5);
+  target += sq(a) * 0.1 + piecewise(a) + piecewise(v[1]) + piecewise(v[2] - 2);
+  target += first_above(w, 1.0) + first_above(v, 100);
+  1.2 ~ my_normal(a, s);
+  target += my_normal_lpdf(0.3 | v[3], s);
+  add_prior_lp(v[2]);
+  target += twice(3) * v[1];
+}
+)");
+  Density d{*m, {}};
+  d.jacobian = 0;
+  std::vector<double> u = {0.7, std::log(0.9), -0.5, 0.3, 1.2};
+  double a = u[0], s = 0.9;
+  double v[3] = {u[2], u[3], u[4]};
+  auto piecewise = [](double x) { return x > 0 ? 2 * x : x > -1 ? x : -1 + 0.5 * (x + 1); };
+  auto first_above = [](const double* x, double cut) {
+    for (int i = 0; i < 3; ++i)
+      if (x[i] > cut) return x[i];
+    return cut;
+  };
+  double w[3];
+  for (int i = 0; i < 3; ++i) w[i] = a * v[i] + 1.5;
+  auto my_normal = [](double y, double mu, double sd) { return -0.5 * ((y - mu) / sd) * ((y - mu) / sd) - std::log(sd); };
+  double expected = 0.1 * a * a + piecewise(a) + piecewise(v[0]) + piecewise(v[1] - 2) + first_above(w, 1.0) +
+                    first_above(v, 100) + my_normal(1.2, a, s) + my_normal(0.3, v[2], s) - 0.5 * v[1] * v[1] + 6 * v[0];
+  CHECK(d.value(u) == doctest::Approx(expected).epsilon(1e-12));
+  d.jacobian = 1;
+  d.check_gradient(u);
+  d.check_gradient({-0.4, 0.1, -1.5, 2.5, 0.2});
+}
+
+TEST_CASE("break and continue in differentiated code (for, while, nested loops)") {
+  auto m = build(R"(
+parameters {
+  vector[5] v;
+}
+model {
+  real s = 0;
+  for (i in 1:5) {
+    if (i == 2) continue;
+    if (i == 4) break;
+    s += v[i] * i;
+  }
+  int k = 1;
+  while (1) {
+    s += v[k]^2;
+    k += 1;
+    if (k > 3) break;
+  }
+  for (i in 1:3) {
+    for (j in 1:3) {
+      if (j > i) break;
+      s += 0.1 * v[i] * v[j];
+    }
+  }
+  target += s;
+}
+)");
+  Density d{*m, {}};
+  std::vector<double> u = {0.3, -0.7, 1.1, 0.4, 2.0};
+  double expected = u[0] + 3 * u[2] + u[0] * u[0] + u[1] * u[1] + u[2] * u[2];
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j <= i; ++j) expected += 0.1 * u[i] * u[j];
+  CHECK(d.value(u) == doctest::Approx(expected).epsilon(1e-12));
+  d.check_gradient(u);
+}
