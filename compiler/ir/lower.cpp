@@ -379,6 +379,77 @@ class FunctionLowerer {
     return f;
   }
 
+  // ---- minibatches (docs/language.md, "Batch") ----
+  // In the minibatch entry the batched data hold the batch's rows, the batch dimension is the
+  // batch size, and every target term that depends on batched data (directly or through
+  // variables computed from them: a name-based, flow-insensitive taint) is scaled by N / B.
+  void bind_batch(const std::string& dimension, ValueId rows, const std::vector<const ast::VarDecl*>& batched) {
+    const Binding& full_binding = lookup(dimension, Span{});
+    ValueId full = full_binding.id;
+    ValueId count = b_.dim(rows, 0);
+    Op nonempty = Op::make(OpKind::Check, {b_.cmp(CmpPred::Gt, count, b_.const_i64(0))});
+    nonempty.check = CheckKind::Domain;
+    nonempty.text = "a minibatch needs at least one row";
+    b_.emit(std::move(nonempty));
+    ValueId one = b_.const_i64(1);
+    b_.for_range(b_.const_i64(0), b_.sub(count, one), [&](ValueId k) {
+      Op check = Op::make(OpKind::Check, {b_.extract(rows, {k}, Type::i64()), full});
+      check.check = CheckKind::IndexBounds;
+      check.text = "minibatch row {} is out of range for '" + dimension + "' = {}";
+      b_.emit(std::move(check));
+    });
+    for (const ast::VarDecl* d : batched) {
+      const Binding& bnd = lookup(d->name, d->span);
+      bind_value(d->name, gather_rows(bnd.id, rows, count), bnd.type);
+      batched_names_.insert(d->name);
+    }
+    ast::Type int_type;
+    int_type.base = BaseKind::Int;
+    bind_value(dimension, count, int_type);
+    batched_names_.insert(dimension);
+    batch_scale_ = b_.div(to_real(full), to_real(count));
+  }
+
+  // x's rows (first dimension) at the 0-based indices `rows`, in that order.
+  ValueId gather_rows(ValueId x, ValueId rows, ValueId count) {
+    const Type t = f_.type_of(x);  // a copy: emitting ops grows the value table
+    std::vector<ValueId> dims = {count};
+    for (int k = 1; k < t.rank(); ++k) dims.push_back(b_.dim(x, k));
+    ValueId out = b_.var(t, dims, 0.0, "batch");
+    ValueId one = b_.const_i64(1);
+    const Type scalar = t.elem == Elem::F64 ? Type::f64() : Type::i64();
+    b_.for_range(b_.const_i64(0), b_.sub(count, one), [&](ValueId k) {
+      ValueId r = b_.extract(rows, {k}, Type::i64());
+      if (t.array_rank > 0 || t.elem_rank == 1) {
+        Type et = t;
+        if (t.array_rank > 0) et.array_rank = static_cast<uint8_t>(t.array_rank - 1);
+        else et = scalar;
+        b_.emit(Op::make(OpKind::StoreElem, {out, k, b_.extract(x, {r}, et)}));
+      } else {  // a matrix: one row
+        b_.for_range(b_.const_i64(0), b_.sub(dims[1], one), [&](ValueId j) {
+          b_.emit(Op::make(OpKind::StoreElem, {out, k, j, b_.extract(x, {r, j}, scalar)}));
+        });
+      }
+    });
+    return b_.load(out);
+  }
+
+  bool batched_expr(const ast::Expr& e) {
+    if (batched_names_.empty()) return false;
+    if (e.kind == ExprKind::Variable) return batched_names_.count(static_cast<const ast::Variable&>(e).name) > 0;
+    bool any = false;
+    for_each_any_child(e, [&](const ast::Expr& c) { any = any || batched_expr(c); });
+    return any;
+  }
+
+  void add_to_target(Span span, ValueId term, bool batched) {
+    if (batched && batch_scale_ != kNoValue) term = b_.mul(term, batch_scale_);
+    b_.accumulate(target(span), term);
+  }
+
+  std::set<std::string> batched_names_;
+  ValueId batch_scale_ = kNoValue;
+
   // ---- user-defined functions: inlined at each call ----
   // Why inlining: the AD then sees one region per entry function (no calls to differentiate
   // across), and the small functions Stan programs define cost nothing. Recursion is refused.
@@ -398,6 +469,10 @@ class FunctionLowerer {
     for (size_t k = 0; k < args.size() && k < fn.args.size(); ++k)
       values.push_back(convert_to(expr(*args[k]), args[k]->type, fn.args[k].type, span));
     // Only the arguments are visible in the body (the semantic stage has checked the names).
+    auto saved_batched = batched_names_;
+    for (size_t k = 0; k < args.size() && k < fn.args.size(); ++k)
+      if (batched_expr(*args[k])) batched_names_.insert(fn.args[k].name);
+      else batched_names_.erase(fn.args[k].name);
     auto saved_scopes = std::move(scopes_);
     scopes_.assign(1, {});
     for (const auto& outer : saved_scopes)
@@ -432,6 +507,7 @@ class FunctionLowerer {
     }
     inline_stack_.pop_back();
     scopes_ = std::move(saved_scopes);
+    batched_names_ = std::move(saved_batched);
     return result;
   }
 
@@ -453,7 +529,7 @@ class FunctionLowerer {
       case StmtKind::TargetPlus: {
         const auto& t = static_cast<const ast::TargetPlus&>(s);
         ValueId v = expr(*t.value);
-        b_.accumulate(target(s.span), sum_all(v));
+        add_to_target(s.span, sum_all(v), batched_expr(*t.value));
         return;
       }
       case StmtKind::ForRange: for_range(static_cast<const ast::ForRange&>(s)); return;
@@ -518,6 +594,7 @@ class FunctionLowerer {
   // A declaration of a local (or transformed data / parameter) variable: a var of its declared
   // size, or an SSA value when it is initialised and never assigned again.
   void local_decl(const ast::VarDecl& d) {
+    if (d.init && batched_expr(*d.init)) batched_names_.insert(d.name);
     if (d.init && assigned_names_.count(d.name) == 0) {
       ValueId v = expr(*d.init);
       v = convert_to(v, d.init->type, declared_type(d), d.init->span);
@@ -1701,7 +1778,9 @@ class FunctionLowerer {
       log_mass = log_cdf("_lcdf", hi);
     }
     ValueId term = b_.emit1(OpKind::Select, {outside, b_.const_f64(-HUGE_VAL), b_.sub(lp, log_mass)}, Type::f64());
-    b_.accumulate(target(t.span), term);
+    bool batched = false;
+    for (const ast::Expr* a : args) batched = batched || batched_expr(*a);
+    add_to_target(t.span, term, batched);
   }
 
   void tilde(const ast::Tilde& t) {
@@ -1731,16 +1810,23 @@ class FunctionLowerer {
     }
     std::vector<const ast::Expr*> args = {t.lhs.get()};
     for (const auto& a : t.args) args.push_back(a.get());
+    bool batched = false;
+    for (const ast::Expr* a : args) batched = batched || batched_expr(*a);
     if (t.user_function) {
-      b_.accumulate(target(t.span), inline_function(*t.user_function, args, t.span));
+      add_to_target(t.span, inline_function(*t.user_function, args, t.span), batched);
       return;
     }
     ValueId lp = log_density_term(t.distribution, args, propto_, t.span, t.signature);
-    b_.accumulate(target(t.span), lp);
+    add_to_target(t.span, lp, batched);
   }
 
   void assign(const ast::Assign& a) {
     const ast::Expr* lhs = a.lhs.get();
+    if (batched_expr(*a.rhs)) {
+      const ast::Expr* root = lhs;
+      while (root->kind == ExprKind::Index) root = static_cast<const ast::Index*>(root)->base.get();
+      if (root->kind == ExprKind::Variable) batched_names_.insert(static_cast<const ast::Variable*>(root)->name);
+    }
     if (lhs->kind == ExprKind::Variable) {
       const auto& v = static_cast<const ast::Variable&>(*lhs);
       const Binding& bnd = lookup(v.name, v.span);
@@ -1816,6 +1902,7 @@ class FunctionLowerer {
 
   void for_range(const ast::ForRange& f) {
     ValueId lo = expr(*f.lo), hi = expr(*f.hi);
+    if (batched_expr(*f.lo) || batched_expr(*f.hi)) batched_names_.insert(f.variable);
     LoopFrame frame = new_loop_frame(*f.body);
     b_.for_range(lo, hi, [&](ValueId i) {
       loop_body(*f.body, [&] {
@@ -1932,6 +2019,7 @@ class ModelLowerer {
       out.module.functions.push_back(sizes_function());
       out.module.functions.push_back(log_density_function(false));
       out.module.functions.push_back(log_density_function(true));
+      if (!layout_.batch_dimension.empty()) out.module.functions.push_back(log_density_batch_function());
       out.module.functions.push_back(constrain_function());
       out.module.functions.push_back(unconstrain_function());
       out.module.functions.push_back(generated_quantities_function());
@@ -2424,6 +2512,49 @@ class ModelLowerer {
     ValueId theta = b.param(0, Type::vector(), "theta");
     ValueId jacobian = b.param(1, Type::i64(), "jacobian");
     bind_inputs(fl, f, 2, true);
+    ValueId target = b.var(Type::f64(), {}, 0.0, "target");
+    fl.set_target(target);
+    read_parameters(fl, theta, jacobian, target);
+    transformed_parameters(fl);
+    if (const auto* model = block(ast::BlockKind::Model)) {
+      fl.scan_assignments(model->items);
+      fl.block(model->items);
+    }
+    b.ret({b.load(target)});
+    return f;
+  }
+
+  // The minibatch log density: like log_density (with constants), with one more argument, the
+  // 0-based rows of the batch dimension (an i64 vector) after the data and transformed data.
+  // Batched: data and transformed data whose first declared size is the batch dimension.
+  Function log_density_batch_function() {
+    Function f;
+    f.name = "log_density_batch";
+    f.role = FunctionRole::LogDensity;
+    f.param_types = {Type::vector(), Type::i64()};
+    f.result_types = {Type::f64()};
+    FunctionLowerer fl(f, false);
+    Builder& b = fl.builder();
+    ValueId theta = b.param(0, Type::vector(), "theta");
+    ValueId jacobian = b.param(1, Type::i64(), "jacobian");
+    bind_inputs(fl, f, 2, true);
+    Type rows_type = Type::vector();
+    rows_type.elem = Elem::I64;
+    f.param_types.push_back(rows_type);
+    ValueId rows = b.param(static_cast<int>(2 + data_.size() + tdata_.size()), rows_type, "rows");
+    std::vector<const ast::VarDecl*> batched;
+    auto first_size_is_batch = [&](const ast::VarDecl& d) {
+      const ast::Expr* first = !d.type.array_dims.empty() ? d.type.array_dims[0].get()
+                               : !d.type.sizes.empty()    ? d.type.sizes[0].get()
+                                                          : nullptr;
+      return first && first->kind == ExprKind::Variable &&
+             static_cast<const ast::Variable*>(first)->name == layout_.batch_dimension;
+    };
+    for (const ast::VarDecl* d : data_)
+      if (first_size_is_batch(*d)) batched.push_back(d);
+    for (const ast::VarDecl* d : tdata_)
+      if (first_size_is_batch(*d)) batched.push_back(d);
+    fl.bind_batch(layout_.batch_dimension, rows, batched);
     ValueId target = b.var(Type::f64(), {}, 0.0, "target");
     fl.set_target(target);
     read_parameters(fl, theta, jacobian, target);

@@ -5,6 +5,7 @@
 #define HALO_BRIDGESTAN_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define BS_PUBLIC __attribute__((visibility("default")))
 
@@ -50,6 +51,12 @@ BS_PUBLIC int bs_set_print_callback(STREAM_CALLBACK callback, char** error_msg);
 /* The model's metadata as JSON (names, shapes with the sizes of this data, constraints, the
  * batch dimension, versions); owned by the model. docs/abi.md lists the fields. */
 BS_PUBLIC const char* halo_model_metadata(const bs_model* m);
+/* The minibatch log density (with constants) and, when grad is not NULL, its gradient: the
+ * priors plus N / B times the likelihood of the B rows `rows` (0-based indices into the batch
+ * dimension N, repeats allowed). Fails when the model declares no batch dimension or a row is
+ * out of range. Thread-safe like bs_log_density_gradient. */
+BS_PUBLIC int halo_log_density_batch(const bs_model* m, bool jacobian, const double* theta_unc, const int64_t* rows,
+                                     size_t num_rows, double* val, double* grad, char** error_msg);
 
 #ifdef __cplusplus
 }

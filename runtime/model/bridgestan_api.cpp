@@ -165,6 +165,12 @@ int bs_set_print_callback(STREAM_CALLBACK callback, char** error_msg) {
 
 const char* halo_model_metadata(const bs_model* m) { return m ? m->model.metadata().c_str() : nullptr; }
 
+int halo_log_density_batch(const bs_model* m, bool jacobian, const double* theta_unc, const int64_t* rows,
+                           size_t num_rows, double* val, double* grad, char** error_msg) {
+  return guarded("halo_log_density_batch", error_msg,
+                 [&] { *val = model_of(m).log_density_batch(jacobian, theta_unc, rows, num_rows, grad); });
+}
+
 // ---- the runtime half of generated_abi.h ----
 
 void* halo_ws_grow(halo_ws* ws, int64_t bytes) {

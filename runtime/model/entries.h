@@ -18,6 +18,8 @@ struct GeneratedEntries {
   Entry constrain = nullptr;
   Entry unconstrain = nullptr;
   Entry generated_quantities = nullptr;  // optional
+  Entry log_density_batch = nullptr;       // optional: models with a batch dimension
+  Entry log_density_batch_grad = nullptr;
 };
 
 // Looks the symbols up with dlsym in the shared object that contains the runtime itself (found

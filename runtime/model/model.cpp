@@ -409,6 +409,39 @@ double Model::gradient_in(Workspace& ws, bool propto, bool jacobian, const doubl
   return lp;
 }
 
+double Model::log_density_batch(bool jacobian, const double* theta_unc, const int64_t* rows, size_t num_rows,
+                                double* grad) const {
+  if (entries_.log_density_batch == nullptr || entries_.log_density_batch_grad == nullptr)
+    throw ModelError("the model declares no batch dimension (`batch int N;` in data)");
+  WorkspaceLease ws;
+  ws->reset();
+  halo_tensor theta = vector_tensor(theta_unc, unc_num_);
+  int64_t with_jacobian = jacobian ? 1 : 0;
+  halo_tensor rows_tensor{};
+  rows_tensor.data = const_cast<int64_t*>(rows);
+  rows_tensor.dims[0] = static_cast<int64_t>(num_rows);
+  // The rows follow the data and transformed data (the generated entry's last argument).
+  size_t n = 2 + input_args_.size() + 1;
+  auto** args = static_cast<void**>(ws->allocate(sizeof(void*) * n));
+  if (args == nullptr) throw std::bad_alloc();
+  args[0] = &theta;
+  args[1] = &with_jacobian;
+  std::copy(input_args_.begin(), input_args_.end(), args + 2);
+  args[n - 1] = &rows_tensor;
+  double lp = 0.0;
+  if (grad == nullptr) {
+    void* results[1] = {&lp};
+    call(*ws, entries_.log_density_batch, args, results);
+    return lp;
+  }
+  halo_tensor gradient{};
+  void* results[2] = {&lp, &gradient};
+  call(*ws, entries_.log_density_batch_grad, args, results);
+  if (gradient.dims[0] != unc_num_) throw ModelError("internal error: the gradient has the wrong size");
+  if (unc_num_ > 0) std::memcpy(grad, gradient.data, sizeof(double) * static_cast<size_t>(unc_num_));
+  return lp;
+}
+
 double Model::log_density_gradient(bool propto, bool jacobian, const double* theta_unc, double* grad) const {
   WorkspaceLease ws;
   return gradient_in(*ws, propto, jacobian, theta_unc, grad);

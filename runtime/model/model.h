@@ -69,6 +69,9 @@ class Model {
   void unconstrain_json(const char* json, double* theta_unc) const;
   double log_density(bool propto, bool jacobian, const double* theta_unc) const;
   double log_density_gradient(bool propto, bool jacobian, const double* theta_unc, double* grad) const;
+  // The minibatch log density over `rows` (0-based) of the batch dimension; grad may be null.
+  double log_density_batch(bool jacobian, const double* theta_unc, const int64_t* rows, size_t num_rows,
+                           double* grad) const;
   // Central finite differences of the gradient (Stan Math's finite_diff_hessian_auto and
   // finite_diff_hessian_times_vector_auto, the ones BridgeStan uses by default).
   double log_density_hessian(bool propto, bool jacobian, const double* theta_unc, double* grad,
