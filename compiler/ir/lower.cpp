@@ -119,6 +119,7 @@ class FunctionLowerer {
   }
   void set_target(ValueId target) { target_ = target; }
   void set_rng(ValueId rng) { rng_ = rng; }
+  ValueId rng() const { return rng_; }
   void bind_network(const std::string& name, NetworkValue net) {
     Binding bnd;
     bnd.kind = Binding::Kind::Network;
@@ -377,6 +378,69 @@ class FunctionLowerer {
     if (contains(body, StmtKind::Break, false)) f.broken = b_.var(Type::i64(), {}, 0.0, "broken");
     if (contains(body, StmtKind::Continue, false)) f.continued = b_.var(Type::i64(), {}, 0.0, "continued");
     return f;
+  }
+
+  // ---- prior draws (--init prior) ----
+  // A draw from the univariate prior `t` for a parameter with these dims (none: a scalar), as
+  // a value of type `type`; kNoValue when it cannot be drawn here (a multivariate, truncated or
+  // user-defined density, or one without an _rng).
+  ValueId prior_draw(const ast::Tilde& t, const std::vector<ValueId>& dims, const Type& type) {
+    if (t.user_function || t.truncated || t.signature < 0) return kNoValue;
+    if (semantic::signatures_named(t.distribution + "_rng").empty()) return kNoValue;
+    const semantic::Signature& sig = semantic::signature(t.signature);
+    std::vector<ValueId> args;
+    for (size_t k = 0; k < t.args.size(); ++k) {
+      if (k + 1 >= sig.params.size()) return kNoValue;
+      const semantic::ParamSpec& p = sig.params[k + 1];
+      const bool scalar_class = p.cls == semantic::ParamClass::Reals || p.cls == semantic::ParamClass::Ints ||
+                                (p.cls == semantic::ParamClass::Type && p.array_dims == 0 &&
+                                 (p.base == BaseKind::Int || p.base == BaseKind::Real));
+      if (!scalar_class) return kNoValue;
+      const bool is_int = p.cls == semantic::ParamClass::Ints || (p.cls == semantic::ParamClass::Type && p.base == BaseKind::Int);
+      ValueId v = expr(*t.args[k]);
+      args.push_back(is_int ? v : to_real(v));
+    }
+    const std::string rng_name = t.distribution + "_rng";
+    auto draw = [&](std::vector<ValueId> xs) {
+      xs.push_back(rng_);
+      ValueId r = b_.value(Type::f64());
+      Op op = Op::make(OpKind::CallRng, xs, {r});
+      op.name = rng_name;
+      b_.emit(std::move(op));
+      return r;
+    };
+    if (dims.empty()) {
+      for (ValueId a : args)
+        if (f_.type_of(a).rank() > 0) return kNoValue;
+      return draw(args);
+    }
+    ValueId count = b_.const_i64(1);
+    for (ValueId d : dims) count = b_.mul(count, d);
+    std::vector<ValueId> inputs;
+    std::vector<Broadcast> bc;
+    for (ValueId a : args) {
+      bool container = f_.type_of(a).rank() > 0;
+      if (container)
+        size_check_dims(numel(a), count, t.span, "prior draw: an argument has {} elements but the parameter {}");
+      inputs.push_back(a);
+      bc.push_back(container ? Broadcast::Elementwise : Broadcast::Scalar);
+    }
+    inputs.push_back(rng_);
+    bc.push_back(Broadcast::Scalar);
+    ValueId flat = b_.map(false, {count}, inputs, bc, Type::vector(), [&](const std::vector<ValueId>& a) {
+      std::vector<ValueId> xs(a.begin(), a.end() - 1);
+      ValueId saved = rng_;
+      rng_ = a.back();
+      ValueId r = draw(xs);
+      rng_ = saved;
+      return r;
+    });
+    Op view = Op::make(OpKind::View, {flat, b_.const_i64(0)});
+    view.operands.insert(view.operands.end(), dims.begin(), dims.end());
+    ValueId out = b_.value(type);
+    view.results = {out};
+    b_.emit(std::move(view));
+    return out;
   }
 
   // ---- minibatches (docs/language.md, "Batch") ----
@@ -1682,6 +1746,7 @@ class FunctionLowerer {
       }
     }
   }
+ public:
   static void for_each_any_child(const ast::Expr& e, const std::function<void(const ast::Expr&)>& fn) {
     switch (e.kind) {
       case ExprKind::Unary: fn(*static_cast<const ast::Unary&>(e).operand); break;
@@ -1720,6 +1785,7 @@ class FunctionLowerer {
     }
   }
 
+ private:
   // y ~ dist(...) T[L, U] (Stan reference manual, "Truncated distributions"): the density
   // divided by the mass inside [L, U], and -inf when y lies outside. For discrete y the mass
   // counts L itself: P(L <= y) = ccdf(L - 1). The normaliser is kept under propto (it depends
@@ -2020,6 +2086,7 @@ class ModelLowerer {
       out.module.functions.push_back(log_density_function(false));
       out.module.functions.push_back(log_density_function(true));
       if (!layout_.batch_dimension.empty()) out.module.functions.push_back(log_density_batch_function());
+      out.module.functions.push_back(prior_draw_function());
       out.module.functions.push_back(constrain_function());
       out.module.functions.push_back(unconstrain_function());
       out.module.functions.push_back(generated_quantities_function());
@@ -2522,6 +2589,162 @@ class ModelLowerer {
     }
     b.ret({b.load(target)});
     return f;
+  }
+
+  // prior_draw(rng, data...) -> theta_unc: each parameter drawn from its prior, in an order
+  // where the prior's arguments are known (data, parameters drawn before); a prior is the
+  // first `~` statement of the model block (outside loops and branches) whose left side is the
+  // parameter, a network or a part of one, with a univariate density that has an _rng. A
+  // draw outside a bound is reflected at the bound (exact for priors symmetric about it, such as
+  // half-normal scales), and still outside two bounds falls back like an undrawn parameter:
+  // uniform(-2, 2) on the unconstrained scale, Stan's default initialisation.
+  Function prior_draw_function() {
+    Function f;
+    f.name = "prior_draw";
+    f.role = FunctionRole::GeneratedQuantities;
+    f.param_types = {Type::i64()};
+    f.result_types = {Type::vector()};
+    FunctionLowerer fl(f, false);
+    Builder& b = fl.builder();
+    ValueId rng = b.param(0, Type::i64(), "rng");
+    fl.set_rng(rng);
+    bind_inputs(fl, f, 1, true);
+    // The prior statement of each parameter.
+    std::vector<const ast::Tilde*> prior(params_.size(), nullptr);
+    std::function<void(const std::vector<ast::StmtPtr>&)> scan = [&](const std::vector<ast::StmtPtr>& items) {
+      for (const auto& st : items) {
+        if (st->kind == StmtKind::Block) scan(static_cast<const ast::Block&>(*st).items);
+        if (st->kind != StmtKind::Tilde) continue;
+        const auto& t = static_cast<const ast::Tilde&>(*st);
+        std::string lhs = member_path(*t.lhs);
+        if (lhs.empty()) continue;
+        for (size_t k = 0; k < params_.size(); ++k) {
+          const std::string& name = params_[k].network ? params_[k].name : params_[k].decl->name;
+          if (!prior[k] && (name == lhs || name.rfind(lhs + ".", 0) == 0)) prior[k] = &t;
+        }
+      }
+    };
+    if (const auto* model = block(ast::BlockKind::Model)) scan(model->items);
+    std::set<std::string> param_names, drawn_names;
+    for (const ParamInfo& p : params_)
+      if (!p.network) param_names.insert(p.decl->name);
+    std::vector<ValueId> drawn(params_.size(), kNoValue);
+    std::vector<bool> settled(params_.size(), false);
+    for (bool progress = true; progress;) {
+      progress = false;
+      for (size_t k = 0; k < params_.size(); ++k) {
+        if (settled[k]) continue;
+        if (!prior[k]) {
+          settled[k] = true;
+          continue;
+        }
+        std::set<std::string> used;
+        for (const auto& a : prior[k]->args) referenced_names(*a, used);
+        bool ready = true;
+        for (const std::string& n : used) ready = ready && (!param_names.count(n) || drawn_names.count(n));
+        if (!ready) continue;
+        const ParamInfo& p = params_[k];
+        auto [size, dims] = param_shape(fl, p);
+        Type t = p.network ? (p.bias ? Type::vector() : Type::matrix()) : ir_type(FunctionLowerer::declared_type(*p.decl));
+        ValueId x = fl.prior_draw(*prior[k], p.network ? dims : (t.rank() == 0 ? std::vector<ValueId>{} : dims), t);
+        settled[k] = progress = true;
+        if (x == kNoValue) continue;
+        if (!p.network) {
+          x = fold_into_support(fl, p, x);
+          fl.bind_value(p.decl->name, x, FunctionLowerer::declared_type(*p.decl));
+          drawn_names.insert(p.decl->name);
+        }
+        drawn[k] = x;
+      }
+    }
+    // theta: the unconstrained values of the draws; uniform(-2, 2) for the others.
+    ValueId total = b.const_i64(0);
+    std::vector<ValueId> sizes;
+    for (const ParamInfo& p : params_) {
+      sizes.push_back(param_shape(fl, p).first);
+      total = b.add(total, sizes.back());
+    }
+    ValueId theta = b.var(Type::vector(), {total}, 0.0, "theta");
+    ValueId offset = b.const_i64(0);
+    for (size_t k = 0; k < params_.size(); ++k) {
+      ValueId u;
+      const bool scalar = drawn[k] != kNoValue && b.function().type_of(drawn[k]).rank() == 0;
+      if (drawn[k] != kNoValue) {
+        u = unconstrain(fl, params_[k], drawn[k]);
+      } else {
+        ValueId lo = b.const_f64(-2.0), hi = b.const_f64(2.0);
+        u = b.map(false, {sizes[k]}, {lo, hi, rng}, {Broadcast::Scalar, Broadcast::Scalar, Broadcast::Scalar},
+                  Type::vector(), [&](const std::vector<ValueId>& a) {
+                    ValueId r = b.value(Type::f64());
+                    Op op = Op::make(OpKind::CallRng, {a[0], a[1], a[2]}, {r});
+                    op.name = "uniform_rng";
+                    b.emit(std::move(op));
+                    return r;
+                  });
+      }
+      if (scalar) b.emit(Op::make(OpKind::StoreElem, {theta, offset, u}));
+      else b.emit(Op::make(OpKind::AccumulateView, {theta, offset, u}));
+      offset = b.add(offset, sizes[k]);
+    }
+    b.ret({b.load(theta)});
+    return f;
+  }
+
+  // "net", "net.layer1", "net.layer1.W" or a variable's name; "" for other expressions.
+  static std::string member_path(const ast::Expr& e) {
+    if (e.kind == ExprKind::Variable) return static_cast<const ast::Variable&>(e).name;
+    if (e.kind != ExprKind::Member) return "";
+    const auto& m = static_cast<const ast::Member&>(e);
+    std::string base = member_path(*m.base);
+    return base.empty() ? "" : base + "." + m.member;
+  }
+  static void referenced_names(const ast::Expr& e, std::set<std::string>& out) {
+    if (e.kind == ExprKind::Variable) out.insert(static_cast<const ast::Variable&>(e).name);
+    FunctionLowerer::for_each_any_child(e, [&](const ast::Expr& c) { referenced_names(c, out); });
+  }
+
+  // Reflects a draw into (lower, upper): x < lower -> 2 lower - x, x > upper -> 2 upper - x;
+  // with two bounds a value still outside becomes the fallback draw.
+  ValueId fold_into_support(FunctionLowerer& fl, const ParamInfo& p, ValueId x) {
+    if (!p.lower && !p.upper) return x;
+    Builder& b = fl.builder();
+    std::vector<ValueId> bounds;
+    if (p.lower) bounds.push_back(bound_value(fl, p.lower));
+    if (p.upper) bounds.push_back(bound_value(fl, p.upper));
+    auto fold = [&](ValueId v, const std::vector<ValueId>& s, ValueId rng) {
+      ValueId two = b.const_f64(2.0);
+      size_t k = 0;
+      ValueId lb = p.lower ? s[k++] : kNoValue, ub = p.upper ? s[k] : kNoValue;
+      if (lb != kNoValue)
+        v = b.emit1(OpKind::Select, {b.cmp(CmpPred::Lt, v, lb), b.sub(b.mul(two, lb), v), v}, Type::f64());
+      if (ub != kNoValue)
+        v = b.emit1(OpKind::Select, {b.cmp(CmpPred::Gt, v, ub), b.sub(b.mul(two, ub), v), v}, Type::f64());
+      if (lb != kNoValue && ub != kNoValue) {
+        ValueId u = b.value(Type::f64());
+        Op op = Op::make(OpKind::CallRng, {b.const_f64(-2.0), b.const_f64(2.0), rng}, {u});
+        op.name = "uniform_rng";
+        b.emit(std::move(op));
+        ValueId fallback = b.add(lb, b.mul(b.sub(ub, lb), b.call("inv_logit", {u})));
+        ValueId inside = b.emit1(OpKind::And, {b.cmp(CmpPred::Gt, v, lb), b.cmp(CmpPred::Lt, v, ub)}, Type::boolean());
+        v = b.emit1(OpKind::Select, {inside, v, fallback}, Type::f64());
+      }
+      return v;
+    };
+    ValueId rng = fl.rng();
+    if (b.function().type_of(x).rank() == 0) return fold(x, bounds, rng);
+    std::vector<ValueId> inputs = {x};
+    std::vector<Broadcast> bc = {Broadcast::Elementwise};
+    for (ValueId v : bounds) {
+      inputs.push_back(v);
+      bc.push_back(Broadcast::Scalar);
+    }
+    inputs.push_back(rng);
+    bc.push_back(Broadcast::Scalar);
+    ValueId n = b.dim(x, 0);
+    for (int k = 1; k < b.function().type_of(x).rank(); ++k) n = b.mul(n, b.dim(x, k));
+    return b.map(false, {n}, inputs, bc, b.function().type_of(x), [&](const std::vector<ValueId>& a) {
+      return fold(a[0], std::vector<ValueId>(a.begin() + 1, a.end() - 1), a.back());
+    });
   }
 
   // The minibatch log density: like log_density (with constants), with one more argument, the

@@ -51,6 +51,10 @@ BS_PUBLIC int bs_set_print_callback(STREAM_CALLBACK callback, char** error_msg);
 /* The model's metadata as JSON (names, shapes with the sizes of this data, constraints, the
  * batch dimension, versions); owned by the model. docs/abi.md lists the fields. */
 BS_PUBLIC const char* halo_model_metadata(const bs_model* m);
+/* A draw of the unconstrained parameters from the model's priors (docs/abi.md: which statements
+ * count as priors; parameters without one get uniform(-2, 2) on the unconstrained scale, Stan's
+ * default initialisation). Advances `rng`. For `halo sample --init prior`. */
+BS_PUBLIC int halo_param_prior_draw(const bs_model* m, bs_rng* rng, double* theta_unc, char** error_msg);
 /* The minibatch log density (with constants) and, when grad is not NULL, its gradient: the
  * priors plus N / B times the likelihood of the B rows `rows` (0-based indices into the batch
  * dimension N, repeats allowed). Fails when the model declares no batch dimension or a row is

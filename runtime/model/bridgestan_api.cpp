@@ -165,6 +165,13 @@ int bs_set_print_callback(STREAM_CALLBACK callback, char** error_msg) {
 
 const char* halo_model_metadata(const bs_model* m) { return m ? m->model.metadata().c_str() : nullptr; }
 
+int halo_param_prior_draw(const bs_model* m, bs_rng* rng, double* theta_unc, char** error_msg) {
+  return guarded("halo_param_prior_draw", error_msg, [&] {
+    if (rng == nullptr) throw std::invalid_argument("the rng pointer is NULL");
+    model_of(m).prior_draw(&rng->state, theta_unc);
+  });
+}
+
 int halo_log_density_batch(const bs_model* m, bool jacobian, const double* theta_unc, const int64_t* rows,
                            size_t num_rows, double* val, double* grad, char** error_msg) {
   return guarded("halo_log_density_batch", error_msg,

@@ -47,6 +47,7 @@ Resolution resolve() {
   e.constrain = entry("halo_gen_constrain");
   e.unconstrain = entry("halo_gen_unconstrain");
   e.generated_quantities = entry("halo_gen_generated_quantities", false);
+  e.prior_draw = entry("halo_gen_prior_draw", false);
   e.log_density_batch = entry("halo_gen_log_density_batch", false);
   e.log_density_batch_grad = entry("halo_gen_log_density_batch_grad", false);
   // The handle only served the lookups; the library stays loaded by whoever loaded it.

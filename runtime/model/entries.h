@@ -18,6 +18,7 @@ struct GeneratedEntries {
   Entry constrain = nullptr;
   Entry unconstrain = nullptr;
   Entry generated_quantities = nullptr;  // optional
+  Entry prior_draw = nullptr;              // optional (libraries from older compilers lack it)
   Entry log_density_batch = nullptr;       // optional: models with a batch dimension
   Entry log_density_batch_grad = nullptr;
 };

@@ -409,6 +409,18 @@ double Model::gradient_in(Workspace& ws, bool propto, bool jacobian, const doubl
   return lp;
 }
 
+void Model::prior_draw(ModelRng* rng, double* theta_unc) const {
+  if (entries_.prior_draw == nullptr) throw ModelError("this model library has no prior sampler (recompile it)");
+  WorkspaceLease ws;
+  ws->reset();
+  auto rng_address = static_cast<int64_t>(reinterpret_cast<intptr_t>(rng));
+  halo_tensor theta{};
+  void* results[1] = {&theta};
+  call(*ws, entries_.prior_draw, arguments(*ws, {&rng_address}), results);
+  if (theta.dims[0] != unc_num_) throw ModelError("internal error: the prior draw has the wrong size");
+  if (unc_num_ > 0) std::memcpy(theta_unc, theta.data, sizeof(double) * static_cast<size_t>(unc_num_));
+}
+
 double Model::log_density_batch(bool jacobian, const double* theta_unc, const int64_t* rows, size_t num_rows,
                                 double* grad) const {
   if (entries_.log_density_batch == nullptr || entries_.log_density_batch_grad == nullptr)

@@ -69,6 +69,8 @@ class Model {
   void unconstrain_json(const char* json, double* theta_unc) const;
   double log_density(bool propto, bool jacobian, const double* theta_unc) const;
   double log_density_gradient(bool propto, bool jacobian, const double* theta_unc, double* grad) const;
+  // theta_unc drawn from the priors (halo_gen_prior_draw).
+  void prior_draw(ModelRng* rng, double* theta_unc) const;
   // The minibatch log density over `rows` (0-based) of the batch dimension; grad may be null.
   double log_density_batch(bool jacobian, const double* theta_unc, const int64_t* rows, size_t num_rows,
                            double* grad) const;

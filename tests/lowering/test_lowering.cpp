@@ -824,3 +824,51 @@ model {
   CHECK(m->get("log_density_batch")(&w.ws, args, results) != 0);
   CHECK(w.error.find("minibatch row") != std::string::npos);
 }
+
+TEST_CASE("prior draws: univariate priors in dependency order, reflection at bounds, uniform fallback") {
+  auto m = build(R"(
+parameters {
+  vector[3] theta;
+  real mu;
+  real<lower=0> sigma;
+  simplex[3] w;
+  real<lower=0, upper=1> p;
+}
+model {
+  theta ~ normal(mu, sigma);
+  mu ~ normal(5, 0.1);
+  sigma ~ normal(0, 0.5);
+  p ~ beta(2, 2);
+}
+)");
+  struct { uint64_t s[4]; } rng = {{0x9E3779B97F4A7C15ull, 0xBF58476D1CE4E5B9ull, 0x94D049BB133111EBull, 42}};
+  int64_t handle = static_cast<int64_t>(reinterpret_cast<intptr_t>(&rng));
+  const int n = 4000;
+  double sum_mu = 0, sum_sigma = 0, sum_theta = 0, sum_p = 0, sum_p2 = 0;
+  bool all_inside = true;
+  for (int k = 0; k < n; ++k) {
+    TestWorkspace w;
+    void* args[] = {&handle};
+    halo_tensor theta{};
+    void* results[] = {&theta};
+    INFO(w.error);
+    REQUIRE(m->get("prior_draw")(&w.ws, args, results) == 0);
+    REQUIRE(theta.dims[0] == 8);
+    const double* u = static_cast<const double*>(theta.data);  // theta(3), mu, log sigma, w(2), logit p
+    sum_theta += u[0] + u[1] + u[2];
+    sum_mu += u[3];
+    sum_sigma += std::exp(u[4]);
+    double pk = 1 / (1 + std::exp(-u[7]));
+    sum_p += pk;
+    sum_p2 += pk * pk;
+    all_inside = all_inside && std::isfinite(u[4]) && std::fabs(u[5]) < 2 && std::fabs(u[6]) < 2;
+  }
+  CHECK(all_inside);
+  // Means within 5 standard errors: mu ~ N(5, 0.1); sigma half-normal(0.5): mean 0.5 sqrt(2/pi),
+  // sd 0.5 sqrt(1 - 2/pi); theta ~ N(mu, sigma): sd sqrt(0.01 + 0.25); p ~ beta(2, 2): 1/2, 1/20.
+  CHECK(std::fabs(sum_mu / n - 5) < 5 * 0.1 / std::sqrt(n));
+  CHECK(std::fabs(sum_sigma / n - 0.5 * std::sqrt(2 / M_PI)) < 5 * 0.5 * std::sqrt(1 - 2 / M_PI) / std::sqrt(n));
+  CHECK(std::fabs(sum_theta / (3 * n) - 5) < 5 * std::sqrt(0.26) / std::sqrt(n));
+  CHECK(std::fabs(sum_p / n - 0.5) < 5 * std::sqrt(0.05 / n));
+  CHECK(std::fabs(sum_p2 / n - (0.05 + 0.25)) < 0.01);
+}
