@@ -733,6 +733,7 @@ class FunctionLowering {
     if (base == "normal_mixture_lpdf") return normal_mixture_kernel(o, rev);
     if (base.rfind("constrain_", 0) == 0) return constrain_kernel(o, base.substr(10), rev);
     if (base.rfind("unconstrain_", 0) == 0) return unconstrain_kernel(o, base.substr(12));
+    if (base.rfind("check_", 0) == 0) return unconstrain_kernel(o, base.substr(6));  // no result
     return multivariate_density(o, base, rev);
   }
 
@@ -941,8 +942,9 @@ class FunctionLowering {
     vals_[o.results[0]] = u_adj;
   }
 
-  // unconstrain_<kind>(x) -> the free values, failing (naming the parameter, attr text) when
-  // an element is not valid.
+  // unconstrain_<kind>(x) -> the free values, failing when an element is not valid with the
+  // message "<attr text> is not a valid <kind>"; check_<kind>(x) only validates (no result,
+  // so the AD never sees it).
   void unconstrain_kernel(const ir::Op& o, const std::string& kind) {
     auto* f64 = b_.getDoubleTy();
     const Val& x = vals_[o.operands[0]];
@@ -961,12 +963,12 @@ class FunctionLowering {
       llvm::Value* status = c_call("halo_" + kind + "_unconstrain", b_.getInt32Ty(), a);
       if (x.dims.size() > er)
         require(b_.CreateICmpEQ(status, b_.getInt32(0)),
-                "the value of '" + o.text + "' is not a valid " + what + " (array element {}, counting from 1)",
+                o.text + " is not a valid " + what + " (array element {}, counting from 1)",
                 b_.CreateAdd(i, b_.getInt64(1)));
       else
-        require(b_.CreateICmpEQ(status, b_.getInt32(0)), "the value of '" + o.text + "' is not a valid " + what);
+        require(b_.CreateICmpEQ(status, b_.getInt32(0)), o.text + " is not a valid " + what);
     }, "unconstrain");
-    vals_[o.results[0]] = u;
+    if (!o.results.empty()) vals_[o.results[0]] = u;
   }
 
   // The multivariate densities: one stdlib call per instance, summed. An argument given as an

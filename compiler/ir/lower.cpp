@@ -2205,6 +2205,14 @@ class ModelLowerer {
   // parameters), naming the variable and the element.
   void check_constraints(FunctionLowerer& fl, const ast::VarDecl& d, ValueId v, const std::string& what) {
     Builder& b = fl.builder();
+    // Structured types (simplex, cov_matrix, ...): validated by the stdlib's unconstrain.
+    std::string kind = structured_kind(d.type.element);
+    if (!kind.empty()) {
+      Op op = Op::make(OpKind::Kernel, {v});
+      op.name = "check_" + kind;
+      op.text = what + " '" + d.name + "'";
+      b.emit(std::move(op));
+    }
     for (const auto& c : d.type.constraints) {
       if (c.key != "lower" && c.key != "upper") continue;
       if (is_container(c.value->type)) throw Unsupported(c.value->span, "container bounds");
@@ -2417,6 +2425,20 @@ class ModelLowerer {
                                                 "cov_matrix"};
     return kinds.count(c) > 0;
   }
+  static std::string structured_kind(ast::ElementKind e) {
+    switch (e) {
+      case ast::ElementKind::Simplex: return "simplex";
+      case ast::ElementKind::UnitVector: return "unit_vector";
+      case ast::ElementKind::SumToZeroVector: return "sum_to_zero";
+      case ast::ElementKind::Ordered: return "ordered";
+      case ast::ElementKind::PositiveOrdered: return "positive_ordered";
+      case ast::ElementKind::CholeskyFactorCorr: return "cholesky_factor_corr";
+      case ast::ElementKind::CholeskyFactorCov: return "cholesky_factor_cov";
+      case ast::ElementKind::CorrMatrix: return "corr_matrix";
+      case ast::ElementKind::CovMatrix: return "cov_matrix";
+      default: return "";
+    }
+  }
   // The number of free values of a structured parameter with these declared dims.
   static ValueId free_size(Builder& b, const std::string& c, const std::vector<ValueId>& dims, size_t array_rank) {
     ValueId count = b.const_i64(1);
@@ -2468,7 +2490,7 @@ class ModelLowerer {
     Builder& b = fl.builder();
     Op op = Op::make(OpKind::Kernel, {x});
     op.name = "unconstrain_" + p.constraint;
-    op.text = p.name;
+    op.text = "the value of '" + p.name + "'";
     ValueId u = b.value(Type::vector(), "u");
     op.results = {u};
     b.emit(std::move(op));

@@ -872,3 +872,47 @@ model {
   CHECK(std::fabs(sum_p / n - 0.5) < 5 * std::sqrt(0.05 / n));
   CHECK(std::fabs(sum_p2 / n - (0.05 + 0.25)) < 0.01);
 }
+
+TEST_CASE("structured data and transformed parameters are validated, naming the variable") {
+  auto m = build(R"(
+data {
+  simplex[3] s;
+  cov_matrix[2] S;
+}
+parameters {
+  real a;
+}
+transformed parameters {
+  simplex[2] q = [a, 1 - a]';
+}
+model {
+  a ~ normal(0.5, 1);
+}
+)");
+  auto data_error = [&](std::vector<double> s, std::vector<double> S) {
+    TestWorkspace w;
+    halo_tensor st = halo::testing::make_tensor(s, {3}), mt = halo::testing::make_tensor(S, {2, 2});
+    void* args[] = {&st, &mt};
+    int32_t rc = m->get("data")(&w.ws, args, nullptr);
+    return rc == 0 ? std::string() : w.error;
+  };
+  CHECK(data_error({0.2, 0.3, 0.5}, {2, 0.5, 0.5, 1}) == "");
+  CHECK(data_error({0.2, 0.3, 0.6}, {2, 0.5, 0.5, 1}).find("data 's' is not a valid simplex") != std::string::npos);
+  CHECK(data_error({0.2, 0.3, 0.5}, {1, 2, 2, 1}).find("data 'S' is not a valid cov_matrix") != std::string::npos);
+
+  std::vector<double> s = {0.2, 0.3, 0.5}, S = {2, 0.5, 0.5, 1};
+  halo_tensor st = halo::testing::make_tensor(s, {3}), mt = halo::testing::make_tensor(S, {2, 2});
+  auto density_error = [&](double a) {
+    TestWorkspace w;
+    std::vector<double> theta = {a};
+    halo_tensor t = halo::testing::make_tensor(theta, {1});
+    int64_t jacobian = 1;
+    void* args[] = {&t, &jacobian, &st, &mt};
+    double lp = 0;
+    void* results[] = {&lp};
+    int32_t rc = m->get("log_density")(&w.ws, args, results);
+    return rc == 0 ? std::string() : w.error;
+  };
+  CHECK(density_error(0.3) == "");
+  CHECK(density_error(1.5).find("transformed parameter 'q' is not a valid simplex") != std::string::npos);
+}
