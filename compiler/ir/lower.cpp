@@ -119,6 +119,8 @@ class FunctionLowerer {
   }
   void set_target(ValueId target) { target_ = target; }
   void set_rng(ValueId rng) { rng_ = rng; }
+  // Data-only expressions computed once by `data` and passed in as hidden transformed data.
+  void set_hoisted(std::map<const ast::Expr*, std::string> h) { hoisted_ = std::move(h); }
   ValueId rng() const { return rng_; }
   void bind_network(const std::string& name, NetworkValue net) {
     Binding bnd;
@@ -130,6 +132,10 @@ class FunctionLowerer {
   // ---- expressions ----
 
   ValueId expr(const ast::Expr& e) {
+    if (!hoisted_.empty()) {
+      auto h = hoisted_.find(&e);
+      if (h != hoisted_.end()) return lookup(h->second, e.span).id;
+    }
     switch (e.kind) {
       case ExprKind::IntLit: return b_.const_i64(static_cast<const ast::IntLit&>(e).value);
       case ExprKind::RealLit: return b_.const_f64(static_cast<const ast::RealLit&>(e).value);
@@ -513,6 +519,7 @@ class FunctionLowerer {
 
   std::set<std::string> batched_names_;
   ValueId batch_scale_ = kNoValue;
+  std::map<const ast::Expr*, std::string> hoisted_;
 
   // ---- user-defined functions: inlined at each call ----
   // Why inlining: the AD then sees one region per entry function (no calls to differentiate
@@ -874,7 +881,7 @@ class FunctionLowerer {
 
   void collect_leaves(const ast::Expr& e, std::vector<ValueId>& leaves, std::vector<Broadcast>& bc,
                       std::map<const ast::Expr*, size_t>& index) {
-    if (elementwise_node(e) || (e.kind == ExprKind::Unary && is_container(e.type))) {
+    if (!hoisted_.count(&e) && (elementwise_node(e) || (e.kind == ExprKind::Unary && is_container(e.type)))) {
       for_each_child(e, [&](const ast::Expr& c) { collect_leaves(c, leaves, bc, index); });
       return;
     }
@@ -2078,6 +2085,7 @@ class ModelLowerer {
   std::optional<LoweredModel> run() {
     try {
       collect();
+      find_hoistable();
       LoweredModel out;
       out.layout = layout_;
       out.module.model_name = name_;
@@ -2186,6 +2194,98 @@ class ModelLowerer {
   const ast::ProgramBlock* block(ast::BlockKind k) const { return program_.block(k); }
 
   // Binds data (and transformed data) to parameters of `f` starting at `first`.
+  // ---- data-only code hoisted to load time ----
+  // Maximal subexpressions of the transformed parameters and model blocks that depend only on
+  // data and transformed data and compute on containers (log(y), X' * w, sum(x) ...) are
+  // evaluated once by `data` and passed to every entry as hidden transformed data. Only
+  // top-level statements are searched (not branches or loops), so no expression is evaluated
+  // that the program would not evaluate on every call.
+  static bool data_only(const ast::Expr& e) {
+    switch (e.kind) {
+      case ExprKind::IntLit:
+      case ExprKind::RealLit: return true;
+      case ExprKind::Variable: {
+        ast::Origin o = static_cast<const ast::Variable&>(e).origin;
+        return o == ast::Origin::Data || o == ast::Origin::TransformedData;
+      }
+      case ExprKind::Member: return false;
+      case ExprKind::Call: {
+        const auto& c = static_cast<const ast::Call&>(e);
+        // Built-in functions only (not networks or user functions), without randomness.
+        if (c.user_function || !semantic::is_builtin_function(c.name) || c.name == "target" ||
+            (c.name.size() > 4 && c.name.compare(c.name.size() - 4, 4, "_rng") == 0))
+          return false;
+        break;
+      }
+      default: break;
+    }
+    bool all = true;
+    FunctionLowerer::for_each_any_child(e, [&](const ast::Expr& c) { all = all && data_only(c); });
+    return all;
+  }
+  static bool worth_hoisting(const ast::Expr& e) {
+    if (e.kind == ExprKind::Variable || e.kind == ExprKind::IntLit || e.kind == ExprKind::RealLit) return false;
+    if (e.kind == ExprKind::Index) {
+      bool single = true;
+      for (const auto& item : static_cast<const ast::Index&>(e).indices)
+        single = single && item.kind == ast::IndexItem::Kind::Single && item.lo->type.is_int();
+      if (single) return false;
+    }
+    if (e.type.base == BaseKind::Void || e.type.base == BaseKind::Network || e.type.base == BaseKind::Layer) return false;
+    bool containers = is_container(e.type);
+    FunctionLowerer::for_each_any_child(e, [&](const ast::Expr& c) { containers = containers || is_container(c.type); });
+    // Literal-only expressions ([2, 3, 4]') are cheap to rebuild: only computations on data.
+    return containers && reads_data(e);
+  }
+  static bool reads_data(const ast::Expr& e) {
+    if (e.kind == ExprKind::Variable) return true;
+    bool any = false;
+    FunctionLowerer::for_each_any_child(e, [&](const ast::Expr& c) { any = any || reads_data(c); });
+    return any;
+  }
+  void hoist_from(const ast::Expr& e) {
+    if (data_only(e) && worth_hoisting(e)) {
+      std::string name = "__hoisted" + std::to_string(hoisted_.size() + 1);
+      hoisted_.push_back(&e);
+      hoisted_names_[&e] = name;
+      VariableLayout v;
+      v.name = name;
+      Type t = ir_type(e.type);
+      v.elem = t.elem == Elem::Bool ? Elem::I64 : t.elem;
+      v.array_rank = t.array_rank;
+      v.elem_rank = t.elem_rank;
+      v.row = t.row;
+      layout_.transformed_data.push_back(v);
+      return;
+    }
+    FunctionLowerer::for_each_any_child(e, [&](const ast::Expr& c) { hoist_from(c); });
+  }
+  void find_hoistable() {
+    for (ast::BlockKind kind : {ast::BlockKind::TransformedParameters, ast::BlockKind::Model}) {
+      const auto* blk = block(kind);
+      if (!blk) continue;
+      for (const auto& st : blk->items) {
+        switch (st->kind) {
+          case StmtKind::VarDecl: {
+            const auto& d = static_cast<const ast::VarDecl&>(*st);
+            if (d.init) hoist_from(*d.init);
+            break;
+          }
+          case StmtKind::Assign: hoist_from(*static_cast<const ast::Assign&>(*st).rhs); break;
+          case StmtKind::TargetPlus: hoist_from(*static_cast<const ast::TargetPlus&>(*st).value); break;
+          case StmtKind::Tilde: {
+            const auto& t = static_cast<const ast::Tilde&>(*st);
+            if (t.lhs->type.base == BaseKind::Network || t.lhs->type.base == BaseKind::Layer) break;
+            hoist_from(*t.lhs);
+            for (const auto& a : t.args) hoist_from(*a);
+            break;
+          }
+          default: break;
+        }
+      }
+    }
+  }
+
   void bind_inputs(FunctionLowerer& fl, Function& f, size_t first, bool with_tdata) {
     size_t k = first;
     for (const ast::VarDecl* d : data_) {
@@ -2199,6 +2299,13 @@ class ModelLowerer {
       f.param_types.push_back(t);
       fl.bind_value(d->name, fl.builder().param(static_cast<int>(k++), t, d->name), FunctionLowerer::declared_type(*d));
     }
+    for (const ast::Expr* e : hoisted_) {
+      Type t = ir_type(e->type);
+      f.param_types.push_back(t);
+      const std::string& name = hoisted_names_.at(e);
+      fl.bind_value(name, fl.builder().param(static_cast<int>(k++), t, name), e->type);
+    }
+    fl.set_hoisted(hoisted_names_);
   }
 
   // Constraint checks of a declared variable's value (data, transformed data, transformed
@@ -2290,6 +2397,11 @@ class ModelLowerer {
         results.push_back(v);
         f.result_types.push_back(f.type_of(v));
       }
+    }
+    for (const ast::Expr* e : hoisted_) {
+      ValueId v = fl.expr(*e);
+      results.push_back(v);
+      f.result_types.push_back(f.type_of(v));
     }
     fl.builder().ret(results);
     return f;
@@ -3030,6 +3142,8 @@ class ModelLowerer {
 
   const ast::Program& program_;
   std::string name_;
+  std::vector<const ast::Expr*> hoisted_;
+  std::map<const ast::Expr*, std::string> hoisted_names_;
   Diagnostics& diags_;
   ModelLayout layout_;
   std::vector<const ast::VarDecl*> data_, tdata_, tparams_, gqs_;

@@ -15,6 +15,8 @@
 #include "semantic/semantic.h"
 #include "support/compile_ir.h"
 
+#include <nlohmann/json.hpp>
+
 using halo::testing::TestWorkspace;
 
 namespace {
@@ -57,7 +59,36 @@ std::unique_ptr<Model> build(const std::string& source) {
   return m;
 }
 
-// Calls log_density(_grad) with theta and the given data arguments.
+// The results of the `data` entry (transformed data, including hoisted data-only values), as
+// the runtime passes them after the data: storage for each, from the model's layout JSON.
+struct TransformedData {
+  std::vector<double> reals;
+  std::vector<int64_t> ints;
+  std::vector<halo_tensor> tensors;
+  std::vector<void*> args;
+  TransformedData(const Model& model, halo_ws* ws, const std::vector<void*>& data) {
+    auto* text = static_cast<const char*>(dlsym(model.lib, "halo_model_layout"));
+    REQUIRE(text != nullptr);
+    auto layout = nlohmann::json::parse(text);
+    const auto& td = layout.at("transformed_data");
+    reals.resize(td.size());
+    ints.resize(td.size());
+    tensors.resize(td.size());
+    std::vector<void*> results;
+    for (size_t k = 0; k < td.size(); ++k) {
+      bool scalar = td[k].at("array_rank").get<int>() + td[k].at("elem_rank").get<int>() == 0;
+      bool is_int = td[k].at("elem").get<std::string>() == "int";
+      results.push_back(!scalar ? static_cast<void*>(&tensors[k]) : is_int ? static_cast<void*>(&ints[k]) : &reals[k]);
+    }
+    if (!td.empty()) {
+      int32_t rc = model.get("data")(ws, data.data(), results.data());
+      REQUIRE(rc == 0);
+    }
+    args = results;
+  }
+};
+
+// Calls log_density(_grad) with theta, the given data arguments and the transformed data.
 struct Density {
   const Model& model;
   std::vector<void*> data;
@@ -66,9 +97,11 @@ struct Density {
 
   double value(std::vector<double> theta) {
     TestWorkspace w;
+    TransformedData td(model, &w.ws, data);
     halo_tensor t = halo::testing::make_tensor(theta, {static_cast<int64_t>(theta.size())});
     std::vector<void*> args = {&t, &jacobian};
     args.insert(args.end(), data.begin(), data.end());
+    args.insert(args.end(), td.args.begin(), td.args.end());
     double lp = 0;
     void* results[] = {&lp};
     int32_t rc = model.get(propto ? "log_density_propto" : "log_density")(&w.ws, args.data(), results);
@@ -78,9 +111,11 @@ struct Density {
   }
   std::vector<double> gradient(std::vector<double> theta, double* lp_out = nullptr) {
     TestWorkspace w;
+    TransformedData td(model, &w.ws, data);
     halo_tensor t = halo::testing::make_tensor(theta, {static_cast<int64_t>(theta.size())});
     std::vector<void*> args = {&t, &jacobian};
     args.insert(args.end(), data.begin(), data.end());
+    args.insert(args.end(), td.args.begin(), td.args.end());
     double lp = 0;
     halo_tensor g{};
     void* results[] = {&lp, &g};
@@ -915,4 +950,38 @@ model {
   };
   CHECK(density_error(0.3) == "");
   CHECK(density_error(1.5).find("transformed parameter 'q' is not a valid simplex") != std::string::npos);
+}
+
+TEST_CASE("data-only computations are hoisted into the data entry and passed back in") {
+  auto m = build(R"(
+data {
+  int N;
+  vector[N] y;
+  matrix[N, 2] X;
+}
+parameters {
+  real mu;
+  vector[2] b;
+}
+model {
+  vector[N] log_y = log(y);
+  log_y ~ normal(mu + X[:, 1] * b[1], 1);
+  target += -0.5 * sum(square(X[:, 2])) * b[2] ^ 2;
+}
+)");
+  auto* text = static_cast<const char*>(dlsym(m->lib, "halo_model_layout"));
+  auto layout = nlohmann::json::parse(text);
+  // Hoisted: log(y), X[:, 1] and sum(square(X[:, 2])) (each a computation on data containers).
+  REQUIRE(layout.at("transformed_data").size() == 3);
+  CHECK(layout["transformed_data"][0]["name"] == "__hoisted1");
+  int64_t N = 3;
+  std::vector<double> y = {0.5, 1.5, 2.5}, X = {0.1, 0.2, 0.3, -1.0, 0.5, 2.0};
+  halo_tensor yt = halo::testing::make_tensor(y, {3}), Xt = halo::testing::make_tensor(X, {3, 2});
+  Density d{*m, {&N, &yt, &Xt}};
+  std::vector<double> u = {0.2, 0.7, -0.4};
+  double expected = 0;
+  for (int n = 0; n < 3; ++n) expected += -0.5 * std::pow(std::log(y[n]) - u[0] - X[n] * u[1], 2) - kLogSqrt2Pi;
+  expected += -0.5 * (1.0 + 0.25 + 4.0) * u[2] * u[2];
+  CHECK(d.value(u) == doctest::Approx(expected).epsilon(1e-12));
+  d.check_gradient(u);
 }
