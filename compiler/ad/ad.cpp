@@ -50,7 +50,7 @@ class Differentiator {
     // Reverse sweep.
     ValueId result = ret.operands[0];
     Region prologue, reverse;
-    scopes_.push_back(Scope{&f_.body, &prologue, {}, {}, nullptr});
+    scopes_.push_back(Scope{&f_.body, &prologue, {}, {}, nullptr, {}});
     Builder rb(g_, reverse);
     ValueId one = rb.const_f64(1.0);
     if (active_[result]) rb.accumulate(adj(result), one);
@@ -75,7 +75,10 @@ class Differentiator {
         // Map bodies are handled by recomputation: their values never leave the map.
         record_definitions(sub, &sub);
       }
-      for (ValueId v : o.results) def_region_[v] = owner;
+      for (ValueId v : o.results) {
+        def_region_[v] = owner;
+        def_op_[v] = &o;
+      }
     }
   }
 
@@ -257,8 +260,9 @@ class Differentiator {
     const Region* forward;  // the region of f being reversed
     Region* prologue;       // where its adjoint variables are created
     std::vector<ValueId> pushed;              // primal values, in push order
-    std::unordered_map<ValueId, ValueId> popped;  // primal -> popped copy
+    std::unordered_map<ValueId, ValueId> popped;  // primal -> popped (or recomputed) copy
     Region* pops = nullptr;
+    std::vector<Op> recomputed;  // ops recomputing cheap values, placed after the pops
   };
 
   Scope& scope_of(const Region* r) {
@@ -267,17 +271,75 @@ class Differentiator {
     throw AdError("internal: a value is used outside the region that defines it");
   }
 
-  // The primal value `v` as the reverse sweep at the current point can use it.
+  // The primal value `v` as the reverse sweep at the current point can use it: itself at the
+  // top level, else recomputed at the start of the reverse region when that is cheap and safe
+  // (index arithmetic on loop indices, reads of the function's immutable arguments), else
+  // pushed by the forward region and popped by the reverse one.
   ValueId primal(ValueId v) {
     auto def = def_region_.find(v);
     if (def == def_region_.end() || def->second == &f_.body) return v;
     Scope& s = scope_of(def->second);
     auto it = s.popped.find(v);
     if (it != s.popped.end()) return it->second;
+    if (rematerializable(v)) {
+      const Op& o = *def_op_.at(v);
+      Op copy = Op::make(o.kind);
+      copy.i = o.i;
+      copy.f = o.f;
+      copy.pred = o.pred;
+      for (ValueId x : o.operands) copy.operands.push_back(primal(x));
+      ValueId p = g_.new_value(g_.type_of(v));
+      copy.results = {p};
+      s.recomputed.push_back(std::move(copy));
+      s.popped[v] = p;
+      return p;
+    }
     ValueId p = g_.new_value(g_.type_of(v));
     s.pushed.push_back(v);
     s.popped[v] = p;
     return p;
+  }
+
+  bool rematerializable(ValueId v) {
+    auto memo = rematerializable_.find(v);
+    if (memo != rematerializable_.end()) return memo->second;
+    bool ok = false;
+    auto def = def_region_.find(v);
+    if (def == def_region_.end() || def->second == &f_.body) {
+      ok = true;  // top-level values dominate the reverse sweep
+    } else if (def_op_.count(v) == 0) {
+      // A region argument: usable when its scope maps it (a for loop's index).
+      for (auto it = scopes_.rbegin(); it != scopes_.rend(); ++it)
+        if (it->forward == def->second) ok = it->popped.count(v) > 0;
+    } else {
+      const Op& o = *def_op_.at(v);
+      bool all = o.results.size() == 1;
+      switch (o.kind) {
+        case OpKind::ConstF64: case OpKind::ConstI64: case OpKind::ConstBool:
+        case OpKind::Add: case OpKind::Sub: case OpKind::Mul: case OpKind::Neg:
+        case OpKind::IDiv: case OpKind::IMod: case OpKind::Cmp: case OpKind::And:
+        case OpKind::Or: case OpKind::Not: case OpKind::Select: case OpKind::IToF:
+        case OpKind::BoolToI:
+          for (ValueId x : o.operands) all = all && f_.type_of(x).rank() == 0 && rematerializable(x);
+          break;
+        case OpKind::Dim: {
+          auto d = def_region_.find(o.operands[0]);
+          all = all && (d == def_region_.end() || d->second == &f_.body);
+          break;
+        }
+        case OpKind::Extract: {
+          // Only from the function's arguments (data), which nothing writes.
+          auto t = def_op_.find(o.operands[0]);
+          all = all && t != def_op_.end() && t->second->kind == OpKind::Param && f_.type_of(v).rank() == 0;
+          for (size_t k = 1; k < o.operands.size(); ++k) all = all && rematerializable(o.operands[k]);
+          break;
+        }
+        default: all = false;
+      }
+      ok = all;
+    }
+    rematerializable_[v] = ok;
+    return ok;
   }
 
   // The adjoint variable of `v` (a value or a var), created on first use in the prologue of
@@ -333,7 +395,7 @@ class Differentiator {
   // Returns after appending pushes to the forward copy of the region.
   void reverse_nested(const Region& fr, Region& out, const std::vector<std::pair<ValueId, ValueId>>& seeded) {
     Region prologue, body;
-    scopes_.push_back(Scope{&fr, &prologue, {}, {}, nullptr});
+    scopes_.push_back(Scope{&fr, &prologue, {}, {}, nullptr, {}});
     for (auto [primal_value, reverse_value] : seeded) scopes_.back().popped[primal_value] = reverse_value;
     Builder bb(g_, body);
     reverse_ops(fr, bb, false);
@@ -345,6 +407,7 @@ class Differentiator {
     for (ValueId v : s.pushed) forward->ops.push_back(Op::make(OpKind::Push, {v}));
     for (size_t k = s.pushed.size(); k-- > 0;)
       out.ops.push_back(Op::make(OpKind::Pop, {}, {s.popped.at(s.pushed[k])}));
+    for (Op& o : s.recomputed) out.ops.push_back(std::move(o));
     for (Op& o : prologue.ops) out.ops.push_back(std::move(o));
     for (Op& o : body.ops) out.ops.push_back(std::move(o));
   }
@@ -841,6 +904,8 @@ class Differentiator {
   ValueId wrt_value_ = kNoValue;
   std::vector<bool> active_;
   std::unordered_map<ValueId, const Region*> def_region_;
+  std::unordered_map<ValueId, const Op*> def_op_;         // the op defining each value
+  std::unordered_map<ValueId, bool> rematerializable_;    // memo of rematerializable()
   std::unordered_map<const Region*, Region*> forward_copy_;
   std::unordered_map<const Op*, std::pair<Region*, size_t>> forward_op_;
   std::unordered_map<const Op*, std::vector<ValueId>> dist_partials_;
