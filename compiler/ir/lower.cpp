@@ -2959,7 +2959,30 @@ class ModelLowerer {
           });
         });
       } else {
-        throw Unsupported(Span{}, "multi-dimensional arrays among the reported values (Stan's output order)");
+        // Any rank: Stan's order is column-major over all dims (array dims, then the element's),
+        // the first index fastest; Halo's layout is read by full indices.
+        const int rank = t.rank();
+        std::vector<ValueId> dims, strides;
+        ValueId stride = b.const_i64(1);
+        for (int d = 0; d < rank; ++d) {
+          dims.push_back(b.dim(v, d));
+          strides.push_back(stride);
+          stride = b.mul(stride, dims.back());
+        }
+        std::vector<ValueId> idx(static_cast<size_t>(rank));
+        const ValueId base = offset;
+        std::function<void(int, ValueId)> loop = [&](int d, ValueId position) {
+          if (d < 0) {
+            ValueId x = fl.to_real(b.extract(v, idx, t.elem == Elem::F64 ? Type::f64() : Type::i64()));
+            b.emit(Op::make(OpKind::StoreElem, {out, b.add(base, position), x}));
+            return;
+          }
+          b.for_range(b.const_i64(0), b.sub(dims[d], b.const_i64(1)), [&](ValueId i) {
+            idx[d] = i;
+            loop(d - 1, b.add(position, b.mul(i, strides[d])));
+          });
+        };
+        loop(rank - 1, b.const_i64(0));
       }
       offset = b.add(offset, sizes[k]);
     }

@@ -985,3 +985,28 @@ model {
   CHECK(d.value(u) == doctest::Approx(expected).epsilon(1e-12));
   d.check_gradient(u);
 }
+
+TEST_CASE("multi-dimensional arrays are reported in Stan's order (first index fastest)") {
+  auto m = build(R"(
+parameters {
+  array[2, 3] real a;
+  array[2] matrix[2, 2] M;
+}
+model {
+  for (i in 1:2) for (j in 1:3) a[i, j] ~ normal(i, j);
+}
+)");
+  std::vector<double> u(14);
+  for (size_t k = 0; k < u.size(); ++k) u[k] = static_cast<double>(k);  // Halo's layout: row-major arrays
+  TestWorkspace w;
+  halo_tensor ut = halo::testing::make_tensor(u, {14});
+  void* args[] = {&ut};
+  halo_tensor params{}, tparams{};
+  void* results[] = {&params, &tparams};
+  REQUIRE(m->get("constrain")(&w.ws, args, results) == 0);
+  const double* p = static_cast<const double*>(params.data);
+  std::vector<double> got(p, p + 14);
+  // a.1.1, a.2.1, a.1.2, ...; then M.1.1.1, M.2.1.1, M.1.2.1, M.2.2.1, M.1.1.2, ...
+  std::vector<double> expected = {0, 3, 1, 4, 2, 5, 6, 10, 7, 11, 8, 12, 9, 13};
+  CHECK(got == expected);
+}
