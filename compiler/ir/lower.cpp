@@ -1908,9 +1908,13 @@ class FunctionLowerer {
       b_.store(bnd.id, value);
       return;
     }
+    if (lhs->kind == ExprKind::Index && static_cast<const ast::Index&>(*lhs).base->kind == ExprKind::Index)
+      return assign_nested_index(a);
     if (lhs->kind == ExprKind::Index) {
       const auto& ix = static_cast<const ast::Index&>(*lhs);
       if (ix.base->kind != ExprKind::Variable) throw Unsupported(a.span, "assignment to a nested index");
+      for (const auto& item : ix.indices)
+        if (item.kind == ast::IndexItem::Kind::Single && !item.lo->type.is_int()) return assign_multi_index(a);
       const auto& v = static_cast<const ast::Variable&>(*ix.base);
       const Binding& bnd = lookup(v.name, v.span);
       if (bnd.kind != Binding::Kind::Ref) throw Unsupported(a.span, "assignment to '" + v.name + "' here");
@@ -1941,6 +1945,127 @@ class FunctionLowerer {
       return;
     }
     throw Unsupported(a.span, "this assignment");
+  }
+
+  // w[i][j] = ... with single indices throughout: the same as w[i, j].
+  void assign_nested_index(const ast::Assign& a) {
+    std::vector<const ast::IndexItem*> items;
+    const ast::Expr* e = a.lhs.get();
+    std::vector<const ast::Index*> chain;
+    while (e->kind == ExprKind::Index) {
+      chain.push_back(static_cast<const ast::Index*>(e));
+      e = chain.back()->base.get();
+    }
+    if (e->kind != ExprKind::Variable) throw Unsupported(a.span, "assignment to a nested index");
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it)
+      for (const auto& item : (*it)->indices) {
+        if (item.kind != ast::IndexItem::Kind::Single || !item.lo->type.is_int())
+          throw Unsupported(item.span, "assignment through nested indexes other than single indexes");
+        items.push_back(&item);
+      }
+    const auto& v = static_cast<const ast::Variable&>(*e);
+    const Binding& bnd = lookup(v.name, v.span);
+    if (bnd.kind != Binding::Kind::Ref) throw Unsupported(a.span, "assignment to '" + v.name + "' here");
+    std::vector<ValueId> idx;
+    for (size_t k = 0; k < items.size(); ++k) {
+      ValueId i = b_.sub(expr(*items[k]->lo), b_.const_i64(1));
+      Op check = Op::make(OpKind::Check, {i, b_.dim(bnd.id, static_cast<int>(k))});
+      check.check = CheckKind::IndexBounds;
+      check.text = "index {} out of range for '" + v.name + "'" +
+                   (items.size() > 1 ? " in dimension " + std::to_string(k + 1) : "") + " of size {} (line " +
+                   std::to_string(a.span.begin_line) + ")";
+      b_.emit(std::move(check));
+      idx.push_back(i);
+    }
+    ValueId value = compound_value(a, [&] {
+      std::vector<ValueId> ops = {bnd.id};
+      ops.insert(ops.end(), idx.begin(), idx.end());
+      return b_.emit1(OpKind::LoadElem, ops, ir_type(a.lhs->type));
+    });
+    Op st = Op::make(OpKind::StoreElem, {bnd.id});
+    st.operands.insert(st.operands.end(), idx.begin(), idx.end());
+    st.operands.push_back(value);
+    st.source_line = line_;
+    b_.emit(std::move(st));
+  }
+
+  // x[idx, ...] = value with a multi-index somewhere: a scatter, element by element (the
+  // mirror of multi_index); every index is bounds-checked, sizes must agree.
+  void assign_multi_index(const ast::Assign& a) {
+    if (a.op != ast::AssignOp::Assign) throw Unsupported(a.span, "compound assignment through a multi-index");
+    const auto& ix = static_cast<const ast::Index&>(*a.lhs);
+    const auto& var = static_cast<const ast::Variable&>(*ix.base);
+    const Binding& bnd = lookup(var.name, var.span);
+    if (bnd.kind != Binding::Kind::Ref) throw Unsupported(a.span, "assignment to '" + var.name + "' here");
+    ValueId value = convert_to(expr(*a.rhs), a.rhs->type, ix.type, a.span);
+    const Type bt = f_.type_of(bnd.id).value_type();
+    ValueId zero = b_.const_i64(0), one = b_.const_i64(1);
+    struct Axis {
+      int kind = 0;  // 0 single, 1 multi, 2 range
+      ValueId value = kNoValue, len = kNoValue, size = kNoValue;
+    };
+    std::vector<Axis> axes(static_cast<size_t>(bt.rank()));
+    for (size_t k = 0; k < axes.size(); ++k) {
+      Axis& ax = axes[k];
+      ax.size = b_.dim(bnd.id, static_cast<int>(k));
+      const ast::IndexItem* item = k < ix.indices.size() ? &ix.indices[k] : nullptr;
+      if (!item || item->kind == ast::IndexItem::Kind::All) {
+        ax.kind = 2;
+        ax.value = zero;
+        ax.len = ax.size;
+      } else if (item->kind == ast::IndexItem::Kind::Single && item->lo->type.is_int()) {
+        ax.value = b_.sub(expr(*item->lo), one);
+      } else if (item->kind == ast::IndexItem::Kind::Single) {
+        ax.kind = 1;
+        ax.value = expr(*item->lo);
+        ax.len = b_.dim(ax.value, 0);
+      } else {
+        ax.kind = 2;
+        ax.value = item->lo ? b_.sub(expr(*item->lo), one) : zero;
+        ValueId hi = item->hi ? expr(*item->hi) : ax.size;
+        ValueId len = b_.sub(hi, ax.value);
+        ax.len = b_.emit1(OpKind::Select, {b_.cmp(CmpPred::Gt, len, zero), len, zero}, Type::i64());
+      }
+    }
+    int kept = 0;
+    for (const Axis& ax : axes)
+      if (ax.kind != 0) {
+        size_check_dims(b_.dim(value, kept), ax.len, a.span, "assignment: the right side has size {} where the indexes select {}");
+        ++kept;
+      }
+    const Type scalar = bt.elem == Elem::F64 ? Type::f64() : Type::i64();
+    std::vector<ValueId> dest(axes.size()), src;
+    std::function<void(size_t)> loop = [&](size_t k) {
+      if (k == axes.size()) {
+        std::vector<ValueId> store = {bnd.id};
+        store.insert(store.end(), dest.begin(), dest.end());
+        store.push_back(b_.extract(value, src, scalar));
+        b_.emit(Op::make(OpKind::StoreElem, store));
+        return;
+      }
+      const Axis& ax = axes[k];
+      auto checked = [&](ValueId i) {
+        Op check = Op::make(OpKind::Check, {i, ax.size});
+        check.check = CheckKind::IndexBounds;
+        check.text = "index {} out of range for '" + var.name + "'" +
+                     (axes.size() > 1 ? " in dimension " + std::to_string(k + 1) : "") + " of size {} (line " +
+                     std::to_string(a.span.begin_line) + ")";
+        b_.emit(std::move(check));
+        return i;
+      };
+      if (ax.kind == 0) {
+        dest[k] = checked(ax.value);
+        loop(k + 1);
+        return;
+      }
+      b_.for_range(zero, b_.sub(ax.len, one), [&](ValueId i) {
+        dest[k] = checked(ax.kind == 1 ? b_.sub(b_.extract(ax.value, {i}, Type::i64()), one) : b_.add(ax.value, i));
+        src.push_back(i);
+        loop(k + 1);
+        src.pop_back();
+      });
+    };
+    loop(0);
   }
 
   // The value to store: the right-hand side, or `old op rhs` for compound assignment.

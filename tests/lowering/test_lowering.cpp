@@ -1010,3 +1010,37 @@ model {
   std::vector<double> expected = {0, 3, 1, 4, 2, 5, 6, 10, 7, 11, 8, 12, 9, 13};
   CHECK(got == expected);
 }
+
+TEST_CASE("assignment through nested indexes and multi-indexes (scatter)") {
+  auto m = build(R"(
+parameters {
+  array[2] vector[3] v;
+  vector[4] z;
+}
+model {
+  array[2] vector[3] w;
+  vector[4] q = rep_vector(0, 4);
+  array[2] int idx = {4, 2};
+  w[1, 2] = v[1, 1];
+  w[2] = v[2];
+  w[1][1] = 1;
+  w[1][3] = 0;
+  w[1][3] += 2 * v[2, 3];
+  q[idx] = v[1, 2:3];
+  q[{1}] = z[{3}];
+  target += sum(w[1]) * sum(w[2]) - dot_self(q) - dot_self(z);
+}
+)");
+  Density d{*m, {}};
+  std::vector<double> u = {0.3, -0.5, 0.8, 1.1, -0.2, 0.4, 0.9, -0.6, 0.25, 0.7};
+  const double* v1 = &u[0];
+  const double* v2 = &u[3];
+  const double* z = &u[6];
+  double w1 = 1 + v1[0] + 2 * v2[2];
+  double w2 = v2[0] + v2[1] + v2[2];
+  double q[4] = {z[2], v1[2], 0, v1[1]};
+  double expected = w1 * w2 - (q[0] * q[0] + q[1] * q[1] + q[2] * q[2] + q[3] * q[3]) -
+                    (z[0] * z[0] + z[1] * z[1] + z[2] * z[2] + z[3] * z[3]);
+  CHECK(d.value(u) == doctest::Approx(expected).epsilon(1e-12));
+  d.check_gradient(u);
+}
