@@ -2447,7 +2447,7 @@ class ModelLowerer {
     }
     for (const auto& c : d.type.constraints) {
       if (c.key != "lower" && c.key != "upper") continue;
-      if (is_container(c.value->type)) throw Unsupported(c.value->span, "container bounds");
+      const bool container_bound = is_container(c.value->type);
       bool lower = c.key == "lower";
       const Type t = b.function().type_of(v);  // a copy: emitting ops grows the value table
       ValueId bound = fl.expr(*c.value);
@@ -2478,10 +2478,33 @@ class ModelLowerer {
         view.results = {flat};
         b.emit(std::move(view));
       }
+      ValueId bound_flat = bound;
+      if (container_bound) {
+        const Type bt = b.function().type_of(bound);  // a copy: emitting ops grows the value table
+        ValueId m = b.dim(bound, 0);
+        for (int k = 1; k < bt.rank(); ++k) m = b.mul(m, b.dim(bound, k));
+        Op check = Op::make(OpKind::Check, {m, n});
+        check.check = CheckKind::SizeMatch;
+        check.text = "the bound of " + what + " '" + d.name + "' has {} elements but the variable has {}";
+        b.emit(std::move(check));
+        if (bt.rank() > 1) {
+          Op view = Op::make(OpKind::View, {bound, b.const_i64(0), m});
+          Type vt = Type::vector();
+          vt.elem = bt.elem;
+          bound_flat = b.value(vt);
+          view.results = {bound_flat};
+          b.emit(std::move(view));
+        }
+      }
       b.for_range(b.const_i64(0), b.sub(n, b.const_i64(1)), [&](ValueId i) {
         Type et = t.elem == Elem::F64 ? Type::f64() : Type::i64();
         ValueId x = b.extract(flat, {i}, et);
-        ValueId bx = et.elem == Elem::I64 && b.function().type_of(bound).elem == Elem::I64 ? bound : fl.to_real(bound);
+        ValueId bound_i = bound;
+        if (container_bound) {
+          Elem be = b.function().type_of(bound_flat).elem;
+          bound_i = b.extract(bound_flat, {i}, be == Elem::F64 ? Type::f64() : Type::i64());
+        }
+        ValueId bx = et.elem == Elem::I64 && b.function().type_of(bound_i).elem == Elem::I64 ? bound_i : fl.to_real(bound_i);
         ValueId xx = b.function().type_of(bx).elem == Elem::F64 ? fl.to_real(x) : x;
         ValueId ok = b.cmp(lower ? CmpPred::Ge : CmpPred::Le, xx, bx);
         // Reported as "element <i> (= <x>)": the flat 1-based element index, column-major.
@@ -2734,10 +2757,34 @@ class ModelLowerer {
     return u;
   }
 
-  // Bounds as scalars (container bounds are not supported yet).
+  // A bound (or offset, multiplier) as reals: a scalar, or a container of the parameter's
+  // shape applied elementwise (Stan's container bounds).
   ValueId bound_value(FunctionLowerer& fl, const ast::Expr* e) {
-    if (is_container(e->type)) throw Unsupported(e->span, "container bounds");
-    return fl.to_real(fl.expr(*e));
+    ValueId v = fl.expr(*e);
+    Builder& b = fl.builder();
+    const Type t = b.function().type_of(v);  // a copy: emitting ops grows the value table
+    if (t.rank() == 0) return fl.to_real(v);
+    if (t.elem == Elem::F64) return v;
+    ValueId n = b.dim(v, 0);
+    for (int k = 1; k < t.rank(); ++k) n = b.mul(n, b.dim(v, k));
+    Type real = t;
+    real.elem = Elem::F64;
+    return b.map(false, {n}, {v}, {Broadcast::Elementwise}, real,
+                 [&](const std::vector<ValueId>& a) { return fl.to_real(a[0]); });
+  }
+  // The broadcast of a bound in a map over the n elements of a parameter; a container bound
+  // must have n elements.
+  Broadcast bound_broadcast(FunctionLowerer& fl, ValueId bound, ValueId n, const std::string& name) {
+    Builder& b = fl.builder();
+    const Type t = b.function().type_of(bound);
+    if (t.rank() == 0) return Broadcast::Scalar;
+    ValueId m = b.dim(bound, 0);
+    for (int k = 1; k < t.rank(); ++k) m = b.mul(m, b.dim(bound, k));
+    Op check = Op::make(OpKind::Check, {m, n});
+    check.check = CheckKind::SizeMatch;
+    check.text = "the bound of '" + name + "' has {} elements but the variable has {}";
+    b.emit(std::move(check));
+    return Broadcast::Elementwise;
   }
 
   // x = transform(u), elementwise, and the log-Jacobian sum added to target when jacobian != 0
@@ -2777,12 +2824,12 @@ class ModelLowerer {
     } else {
       std::vector<ValueId> inputs = {u};
       std::vector<Broadcast> bc = {Broadcast::Elementwise};
-      for (ValueId s : scalars) {
-        inputs.push_back(s);
-        bc.push_back(Broadcast::Scalar);
-      }
       ValueId n = b.dim(u, 0);
       for (int k = 1; k < b.function().type_of(u).rank(); ++k) n = b.mul(n, b.dim(u, k));
+      for (ValueId s : scalars) {
+        inputs.push_back(s);
+        bc.push_back(bound_broadcast(fl, s, n, p.name));
+      }
       x = b.map(false, {n}, inputs, bc, b.function().type_of(u), [&](const std::vector<ValueId>& a) {
         return value(a[0], std::vector<ValueId>(a.begin() + 1, a.end()));
       });
@@ -2797,12 +2844,12 @@ class ModelLowerer {
         } else {
           std::vector<ValueId> inputs = {u};
           std::vector<Broadcast> bc = {Broadcast::Elementwise};
-          for (ValueId s : scalars) {
-            inputs.push_back(s);
-            bc.push_back(Broadcast::Scalar);
-          }
           ValueId n = b.dim(u, 0);
           for (int k = 1; k < b.function().type_of(u).rank(); ++k) n = b.mul(n, b.dim(u, k));
+          for (ValueId s : scalars) {
+            inputs.push_back(s);
+            bc.push_back(b.function().type_of(s).rank() == 0 ? Broadcast::Scalar : Broadcast::Elementwise);
+          }
           lj = b.map(true, {n}, inputs, bc, Type::f64(), [&](const std::vector<ValueId>& a) {
             return log_jacobian(a[0], std::vector<ValueId>(a.begin() + 1, a.end()));
           });
@@ -2995,7 +3042,7 @@ class ModelLowerer {
     std::vector<Broadcast> bc = {Broadcast::Elementwise};
     for (ValueId v : bounds) {
       inputs.push_back(v);
-      bc.push_back(Broadcast::Scalar);
+      bc.push_back(b.function().type_of(v).rank() == 0 ? Broadcast::Scalar : Broadcast::Elementwise);
     }
     inputs.push_back(rng);
     bc.push_back(Broadcast::Scalar);
@@ -3262,12 +3309,12 @@ class ModelLowerer {
     if (b.function().type_of(x).rank() == 0) return one(x, s);
     std::vector<ValueId> inputs = {x};
     std::vector<Broadcast> bc = {Broadcast::Elementwise};
-    for (ValueId v : s) {
-      inputs.push_back(v);
-      bc.push_back(Broadcast::Scalar);
-    }
     ValueId n = b.dim(x, 0);
     for (int k = 1; k < b.function().type_of(x).rank(); ++k) n = b.mul(n, b.dim(x, k));
+    for (ValueId v : s) {
+      inputs.push_back(v);
+      bc.push_back(bound_broadcast(fl, v, n, p.name));
+    }
     // Support checks cannot sit inside a map body: check with a loop first, then transform.
     ValueId out = b.map(false, {n}, inputs, bc, b.function().type_of(x), [&](const std::vector<ValueId>& a) {
       std::vector<ValueId> sc(a.begin() + 1, a.end());

@@ -1044,3 +1044,42 @@ model {
   CHECK(d.value(u) == doctest::Approx(expected).epsilon(1e-12));
   d.check_gradient(u);
 }
+
+TEST_CASE("container bounds: parameters and data checked and transformed elementwise") {
+  auto m = build(R"(
+data {
+  vector[3] L;
+  vector[3] U;
+  vector<lower=L>[3] d;
+}
+parameters {
+  vector<lower=L, upper=U>[3] x;
+  vector<lower=L>[3] y;
+}
+model {
+  target += -dot_self(x) - dot_self(y);
+}
+)");
+  std::vector<double> L = {-1.0, 0.5, 2.0}, dv = {0.0, 0.5, 3.0};
+  std::vector<double> U = {1, 2, 5};
+  halo_tensor Lt = halo::testing::make_tensor(L, {3}), dt = halo::testing::make_tensor(dv, {3});
+  halo_tensor Ut = halo::testing::make_tensor(U, {3});
+  Density d{*m, {&Lt, &Ut, &dt}};
+  std::vector<double> u = {0.3, -0.7, 1.2, 0.1, -0.4, 0.9};
+  double expected = 0;
+  for (int k = 0; k < 3; ++k) {
+    double z = 1 / (1 + std::exp(-u[k]));
+    double x = L[k] + (U[k] - L[k]) * z;
+    double y = L[k] + std::exp(u[3 + k]);
+    expected += -x * x - y * y + std::log(U[k] - L[k]) + std::log(z) + std::log(1 - z) + u[3 + k];
+  }
+  CHECK(d.value(u) == doctest::Approx(expected).epsilon(1e-12));
+  d.check_gradient(u);
+  // Data below its elementwise bound.
+  std::vector<double> bad = {0.0, 0.4, 3.0};
+  halo_tensor bt = halo::testing::make_tensor(bad, {3});
+  TestWorkspace w;
+  void* args[] = {&Lt, &Ut, &bt};
+  CHECK(m->get("data")(&w.ws, args, nullptr) != 0);
+  CHECK(w.error.find("data 'd': element 2 is below its lower bound L") != std::string::npos);
+}
