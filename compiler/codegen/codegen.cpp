@@ -1419,29 +1419,40 @@ class FunctionLowering {
     b_.SetInsertPoint(cont);
   }
 
+  // The values as one array of doubles: scalars, and f64 vectors (printed containers,
+  // flattened by lowering) copied element by element.
   void print_or_reject(const ir::Op& o, bool reject) {
     auto* f64 = b_.getDoubleTy();
-    size_t n = o.operands.size();
-    auto* arr_type = llvm::ArrayType::get(f64, std::max<size_t>(n, 1));
-    llvm::Value* arr = entry_alloca(arr_type, "print.values");
-    for (size_t k = 0; k < n; ++k) {
-      llvm::Value* v = scalar(o.operands[k]);
-      if (v->getType()->isIntegerTy(1)) v = b_.CreateZExt(v, b_.getInt64Ty());
+    auto* i64 = b_.getInt64Ty();
+    llvm::Value* count = b_.getInt64(0);
+    for (ValueId v : o.operands)
+      count = b_.CreateAdd(count, f_.type_of(v).rank() == 0 ? b_.getInt64(1) : vals_[v].dims[0]);
+    llvm::Value* arr = alloc_tensor(ir::Elem::F64, {b_.CreateAdd(count, b_.getInt64(1))});
+    llvm::Value* at = b_.getInt64(0);
+    for (ValueId operand : o.operands) {
+      if (f_.type_of(operand).rank() > 0) {
+        const Val& t = vals_[operand];
+        copy_elements(ir::Elem::F64, b_.CreateGEP(f64, arr, at), t.v, t.dims[0]);
+        at = b_.CreateAdd(at, t.dims[0]);
+        continue;
+      }
+      llvm::Value* v = scalar(operand);
+      if (v->getType()->isIntegerTy(1)) v = b_.CreateZExt(v, i64);
       if (v->getType()->isIntegerTy()) v = b_.CreateSIToFP(v, f64);
-      b_.CreateStore(v, b_.CreateConstGEP2_64(arr_type, arr, 0, k));
+      b_.CreateStore(v, b_.CreateGEP(f64, arr, at));
+      at = b_.CreateAdd(at, b_.getInt64(1));
     }
     auto* ptr = b_.getPtrTy();
-    auto* i64 = b_.getInt64Ty();
     llvm::Value* text = b_.CreateGlobalStringPtr(o.text);
     if (!reject) {
       auto fn = m_.getOrInsertFunction("halo_ws_print",
                                        llvm::FunctionType::get(b_.getVoidTy(), {ptr, ptr, i64, ptr}, false));
-      b_.CreateCall(fn, {ws_, text, b_.getInt64(static_cast<int64_t>(n)), arr});
+      b_.CreateCall(fn, {ws_, text, count, arr});
       return;
     }
     auto fn = m_.getOrInsertFunction("halo_ws_reject",
                                      llvm::FunctionType::get(b_.getInt32Ty(), {ptr, ptr, i64, ptr}, false));
-    b_.CreateRet(b_.CreateCall(fn, {ws_, text, b_.getInt64(static_cast<int64_t>(n)), arr}));
+    b_.CreateRet(b_.CreateCall(fn, {ws_, text, count, arr}));
   }
 
   void param(const ir::Op& o) {

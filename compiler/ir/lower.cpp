@@ -2146,12 +2146,37 @@ class FunctionLowerer {
     std::vector<ValueId> values;
     for (const auto& item : p.items) {
       if (item.text) {
-        text += *item.text;
+        for (char c : *item.text) text += c == '{' ? std::string("{{") : std::string(1, c);  // a literal brace
         continue;
       }
-      if (is_container(item.expr->type)) throw Unsupported(item.span, "printing a container");
-      text += "{}";
-      values.push_back(expr(*item.expr));
+      ValueId v = expr(*item.expr);
+      const Type t = f_.type_of(v);  // a copy: emitting ops grows the value table
+      if (t.rank() == 0) {
+        text += "{}";
+        values.push_back(v);
+        continue;
+      }
+      // A container: hole {R} (R = rank) takes R dims, then the elements row-major (outer
+      // index first), printed as Stan does: [[1,2],[3,4]].
+      text += "{" + std::to_string(t.rank()) + "}";
+      std::vector<ValueId> dims;
+      for (int k = 0; k < t.rank(); ++k) dims.push_back(b_.dim(v, k));
+      values.insert(values.end(), dims.begin(), dims.end());
+      ValueId out = b_.var(Type::vector(), {numel(v)}, 0.0, "print");
+      std::vector<ValueId> idx(dims.size());
+      std::function<void(size_t, ValueId)> loop = [&](size_t k, ValueId position) {
+        if (k == dims.size()) {
+          ValueId x = to_real(b_.extract(v, idx, t.elem == Elem::F64 ? Type::f64() : Type::i64()));
+          b_.emit(Op::make(OpKind::StoreElem, {out, position, x}));
+          return;
+        }
+        b_.for_range(b_.const_i64(0), b_.sub(dims[k], b_.const_i64(1)), [&](ValueId i) {
+          idx[k] = i;
+          loop(k + 1, b_.add(b_.mul(position, dims[k]), i));
+        });
+      };
+      loop(0, b_.const_i64(0));
+      values.push_back(b_.load(out));
     }
     Op op = Op::make(p.kind == StmtKind::Print ? OpKind::Print : OpKind::Reject, values);
     op.text = text;

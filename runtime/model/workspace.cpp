@@ -153,13 +153,41 @@ WorkspaceLease::~WorkspaceLease() {
   if (temporary_) delete ws_;
 }
 
+namespace {
+// Elements [at, at + prod(dims[k..])) as nested brackets, row-major: [[1,2],[3,4]].
+void format_nested(std::string& out, const double* dims, size_t rank, size_t k, const double* values, size_t& at) {
+  out += '[';
+  const auto n = static_cast<size_t>(dims[k]);
+  for (size_t i = 0; i < n; ++i) {
+    if (i > 0) out += ',';
+    if (k + 1 == rank) out += halo::format_number(values[at++]);
+    else format_nested(out, dims, rank, k + 1, values, at);
+  }
+  out += ']';
+}
+}  // namespace
+
 std::string format_holes(const char* text, const double* values, size_t n) {
   std::string out;
   size_t next = 0;
   for (const char* p = text; *p != '\0'; ++p) {
-    if (p[0] == '{' && p[1] == '}' && next < n) {
+    if (p[0] == '{' && p[1] == '{') {  // an escaped literal brace (print text)
+      out += '{';
+      ++p;
+    } else if (p[0] == '{' && p[1] == '}' && next < n) {
       out += halo::format_number(values[next++]);
       ++p;
+    } else if (p[0] == '{' && p[1] >= '1' && p[1] <= '9' && p[2] == '}') {
+      // A container of rank R: R dims, then its elements row-major (generated code's order).
+      const auto rank = static_cast<size_t>(p[1] - '0');
+      size_t total = 1;
+      for (size_t k = 0; k < rank && next + k < n; ++k) total *= static_cast<size_t>(values[next + k]);
+      if (next + rank + total > n) break;  // malformed: never produced by haloc
+      const double* dims = values + next;
+      size_t at = next + rank;
+      format_nested(out, dims, rank, 0, values, at);
+      next = at;
+      p += 2;
     } else {
       out += *p;
     }

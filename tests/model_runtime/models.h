@@ -125,6 +125,18 @@ model {
 }
 )";
 
+// Printing containers (and literal braces).
+inline const char* const kContainerPrinterModel = R"(parameters {
+  real mu;
+}
+model {
+  matrix[2, 3] m = [[1, 2, 3], [4, 5, mu]];
+  array[2] vector[2] a = {[1, 2]', [3, 4]'};
+  print("{m} = ", m, " a = ", a, " v = ", m[1]);
+  mu ~ normal(0, 1);
+}
+)";
+
 // No data at all.
 inline const char* const kNoDataModel = R"(parameters {
   real x;

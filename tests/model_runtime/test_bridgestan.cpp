@@ -381,6 +381,18 @@ TEST_CASE("print() goes to the print callback; reject() fails the call with its 
   REQUIRE(c.set_print_callback(nullptr, nullptr) == 0);
 }
 
+TEST_CASE("print() of containers: Stan's nested brackets, row by row") {
+  static std::string printed;
+  Client c(model_library("container_printer", kContainerPrinterModel));
+  REQUIRE(c.set_print_callback([](const char* data, size_t size) { printed.append(data, size); }, nullptr) == 0);
+  Model m(c, "");
+  printed.clear();
+  double mu = 0.5, lp = 0;
+  REQUIRE(c.log_density(m.model, false, false, &mu, &lp, nullptr) == 0);
+  CHECK(printed == "{m} = [[1,2,3],[4,5,0.5]] a = [[1,2],[3,4]] v = [1,2,3]\n");
+  REQUIRE(c.set_print_callback(nullptr, nullptr) == 0);
+}
+
 TEST_CASE("two model libraries loaded RTLD_GLOBAL each run their own generated code") {
   Client a(normal_library(), RTLD_NOW | RTLD_GLOBAL);
   Client b(shapes_library(), RTLD_NOW | RTLD_GLOBAL);
