@@ -1583,6 +1583,16 @@ class FunctionLowerer {
   // vectorised RNGs return an array).
   ValueId rng_call(const ast::Call& c) {
     if (rng_ == kNoValue) throw Unsupported(c.span, "random numbers outside transformed data and generated quantities");
+    // Only univariate RNGs vectorise elementwise; a vector-valued parameter (categorical_rng's
+    // theta, multi_normal_rng's mu) makes a multivariate draw.
+    if (c.signature >= 0) {
+      for (const semantic::ParamSpec& p : semantic::signature(c.signature).params) {
+        bool scalar_class = p.cls == semantic::ParamClass::Reals || p.cls == semantic::ParamClass::Ints ||
+                            (p.cls == semantic::ParamClass::Type && p.array_dims == 0 &&
+                             (p.base == BaseKind::Int || p.base == BaseKind::Real));
+        if (!scalar_class) throw Unsupported(c.span, "the multivariate random number generator " + c.name);
+      }
+    }
     bool discrete = c.type.base == BaseKind::Int;
     Type scalar_result = discrete ? Type::i64() : Type::f64();
     std::vector<ValueId> args;
