@@ -1438,8 +1438,22 @@ class FunctionLowerer {
     if ((n == "sum" || n == "mean") && c.args.size() == 1) {
       ValueId x = arg(0);
       if (f_.type_of(x).rank() == 0) return x;
+      if (n == "sum" && c.type.is_int()) {
+        // An int sum stays exact: a loop over the elements.
+        ValueId count = numel(x);
+        Type flat_type = Type::vector();
+        flat_type.elem = Elem::I64;
+        Op view = Op::make(OpKind::View, {x, b_.const_i64(0), count});
+        ValueId flat = b_.value(flat_type);
+        view.results = {flat};
+        b_.emit(std::move(view));
+        ValueId total = b_.var(Type::i64(), {}, 0.0, "sum");
+        b_.for_range(b_.const_i64(0), b_.sub(count, b_.const_i64(1)), [&](ValueId i) {
+          b_.store(total, b_.add(b_.load(total), b_.extract(flat, {i}, Type::i64())));
+        });
+        return b_.load(total);
+      }
       ValueId s = sum_all(x);
-      if (n == "sum" && c.type.is_int()) throw Unsupported(c.span, "sum of ints");
       if (n == "mean") return b_.div(s, to_real(numel(x)));
       return s;
     }

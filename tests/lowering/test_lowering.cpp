@@ -1083,3 +1083,27 @@ model {
   CHECK(m->get("data")(&w.ws, args, nullptr) != 0);
   CHECK(w.error.find("data 'd': element 2 is below its lower bound L") != std::string::npos);
 }
+
+TEST_CASE("sum of an int array is an exact int") {
+  auto m = build(R"(
+data {
+  array[4] int y;
+}
+parameters {
+  real<lower=0> lambda;
+}
+model {
+  int total = sum(y);
+  target += total * log(lambda) - 4 * lambda;
+}
+)");
+  std::vector<int64_t> y = {3, 0, 5, 2};
+  halo_tensor yt{};
+  yt.data = y.data();
+  yt.dims[0] = 4;
+  Density d{*m, {&yt}};
+  d.jacobian = 0;
+  CHECK(d.value({std::log(2.0)}) == doctest::Approx(10 * std::log(2.0) - 8).epsilon(1e-14));
+  d.jacobian = 1;
+  d.check_gradient({0.3});
+}
