@@ -83,36 +83,47 @@ class FunctionLowering {
     return p;
   }
 
-  // Bump allocation in the workspace; the slow path calls halo_ws_grow.
+  // Bump allocation in the workspace, through an out-of-line helper whose result is marked
+  // noalias (like malloc's): LLVM's alias analysis then knows that distinct tensors never
+  // overlap, which lets it keep values in registers and hoist loads and math out of loops.
   llvm::Value* ws_alloc(llvm::Value* bytes) {
-    auto* i64 = b_.getInt64Ty();
-    auto* ptr = b_.getPtrTy();
-    llvm::Value* cur_field = ws_;
-    llvm::Value* end_field = b_.CreateConstGEP1_64(ptr, ws_, 1);
-    llvm::Value* cur = b_.CreatePtrToInt(b_.CreateLoad(ptr, cur_field), i64);
-    llvm::Value* aligned = b_.CreateAnd(b_.CreateAdd(cur, b_.getInt64(15)), b_.getInt64(~int64_t{15}));
-    llvm::Value* next = b_.CreateAdd(aligned, bytes);
-    llvm::Value* end = b_.CreatePtrToInt(b_.CreateLoad(ptr, end_field), i64);
-    auto* fast = llvm::BasicBlock::Create(ctx_, "alloc.fast", fn_);
-    auto* slow = llvm::BasicBlock::Create(ctx_, "alloc.slow", fn_);
-    auto* done = llvm::BasicBlock::Create(ctx_, "alloc.done", fn_);
-    b_.CreateCondBr(b_.CreateICmpULE(next, end), fast, slow);
-    b_.SetInsertPoint(fast);
-    b_.CreateStore(b_.CreateIntToPtr(next, ptr), cur_field);
-    llvm::Value* fast_ptr = b_.CreateIntToPtr(aligned, ptr);
-    b_.CreateBr(done);
-    b_.SetInsertPoint(slow);
-    auto grow = m_.getOrInsertFunction("halo_ws_grow", llvm::FunctionType::get(ptr, {ptr, i64}, false));
-    llvm::Value* slow_ptr = b_.CreateCall(grow, {ws_, bytes});
+    llvm::Function* helper = alloc_helper();
+    llvm::Value* p = b_.CreateCall(helper, {ws_, bytes});
     auto* ok = llvm::BasicBlock::Create(ctx_, "alloc.ok", fn_);
-    b_.CreateCondBr(b_.CreateIsNull(slow_ptr), fail_block("out of memory in the workspace", nullptr, nullptr), ok);
+    b_.CreateCondBr(b_.CreateIsNull(p), fail_block("out of memory in the workspace", nullptr, nullptr), ok);
     b_.SetInsertPoint(ok);
-    b_.CreateBr(done);
-    b_.SetInsertPoint(done);
-    auto* phi = b_.CreatePHI(ptr, 2);
-    phi->addIncoming(fast_ptr, fast);
-    phi->addIncoming(slow_ptr, ok);
-    return phi;
+    return p;
+  }
+  llvm::Function* alloc_helper() {
+    if (llvm::Function* f = m_.getFunction("halo.ws_alloc")) return f;
+    auto* ptr = b_.getPtrTy();
+    auto* i64 = b_.getInt64Ty();
+    auto* type = llvm::FunctionType::get(ptr, {ptr, i64}, false);
+    auto* f = llvm::Function::Create(type, llvm::Function::InternalLinkage, "halo.ws_alloc", m_);
+    f->addFnAttr(llvm::Attribute::NoUnwind);
+    f->addFnAttr(llvm::Attribute::NoInline);
+    f->addFnAttr(llvm::Attribute::WillReturn);
+    f->addRetAttr(llvm::Attribute::NoAlias);
+    // Reads and bumps ws->cur / ws->end (its argument) or takes a new chunk (malloc).
+    f->setMemoryEffects(llvm::MemoryEffects::argMemOnly() | llvm::MemoryEffects::inaccessibleMemOnly());
+    llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx_, "entry", f));
+    llvm::Value* ws = f->getArg(0);
+    llvm::Value* bytes = f->getArg(1);
+    llvm::Value* end_field = b.CreateConstGEP1_64(ptr, ws, 1);
+    llvm::Value* cur = b.CreatePtrToInt(b.CreateLoad(ptr, ws), i64);
+    llvm::Value* aligned = b.CreateAnd(b.CreateAdd(cur, b.getInt64(15)), b.getInt64(~int64_t{15}));
+    llvm::Value* next = b.CreateAdd(aligned, bytes);
+    llvm::Value* end = b.CreatePtrToInt(b.CreateLoad(ptr, end_field), i64);
+    auto* fast = llvm::BasicBlock::Create(ctx_, "fast", f);
+    auto* slow = llvm::BasicBlock::Create(ctx_, "slow", f);
+    b.CreateCondBr(b.CreateICmpULE(next, end), fast, slow);
+    b.SetInsertPoint(fast);
+    b.CreateStore(b.CreateIntToPtr(next, ptr), ws);
+    b.CreateRet(b.CreateIntToPtr(aligned, ptr));
+    b.SetInsertPoint(slow);
+    auto grow = m_.getOrInsertFunction("halo_ws_grow", llvm::FunctionType::get(ptr, {ptr, i64}, false));
+    b.CreateRet(b.CreateCall(grow, {ws, bytes}));
+    return f;
   }
 
   llvm::Value* alloc_tensor(ir::Elem e, const std::vector<llvm::Value*>& dims) {
