@@ -9,6 +9,7 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <set>
 #include <stdexcept>
 
 namespace halo::codegen {
@@ -224,6 +225,7 @@ class FunctionLowering {
 
   // ---- regions and ops ----
   void region(const ir::Region& r) {
+    find_aliasing_loads(r);
     for (const ir::Op& o : r.ops) {
       if (b_.GetInsertBlock()->getTerminator()) {
         // Code after break/continue/return in the same region is unreachable.
@@ -233,6 +235,45 @@ class FunctionLowering {
       op(o);
     }
   }
+
+  // Loads of whole tensor vars that need no copy: every use of the loaded value lies in later
+  // ops of the same region (or inside them), and none of the ops up to the last use writes
+  // to the var (any op other than a read that takes the var as an operand counts as a write).
+  static bool uses_value(const ir::Op& o, ValueId v) {
+    for (ValueId x : o.operands)
+      if (x == v) return true;
+    for (const ir::Region& sub : o.regions)
+      for (const ir::Op& inner : sub.ops)
+        if (uses_value(inner, v)) return true;
+    return false;
+  }
+  static bool may_write(const ir::Op& o, ValueId var) {
+    if (o.kind != OpKind::Load && o.kind != OpKind::LoadElem && o.kind != OpKind::Dim)
+      for (ValueId x : o.operands)
+        if (x == var) return true;
+    for (const ir::Region& sub : o.regions)
+      for (const ir::Op& inner : sub.ops)
+        if (may_write(inner, var)) return true;
+    return false;
+  }
+  void find_aliasing_loads(const ir::Region& r) {
+    for (size_t i = 0; i < r.ops.size(); ++i) {
+      const ir::Op& load = r.ops[i];
+      if (load.kind != OpKind::Load || f_.type_of(load.results[0]).rank() == 0) continue;
+      const ValueId v = load.results[0], var = load.operands[0];
+      size_t last = i;
+      for (size_t j = i + 1; j < r.ops.size(); ++j)
+        if (uses_value(r.ops[j], v)) last = j;
+      bool written = false;
+      for (size_t j = i + 1; j <= last && !written; ++j) written = may_write(r.ops[j], var);
+      // A value returned, or stored into another var, outlives the region: keep the copy.
+      bool escapes = false;
+      for (size_t j = i + 1; j <= last; ++j)
+        escapes = escapes || r.ops[j].kind == OpKind::Return || r.ops[j].kind == OpKind::Yield;
+      if (!written && !escapes) aliasing_loads_.insert(&load);
+    }
+  }
+  std::set<const ir::Op*> aliasing_loads_;
 
   llvm::Value* scalar(ValueId v) {
     if (!vals_[v].v) throw CodegenError("value %" + std::to_string(v) + " has no code");
@@ -1142,7 +1183,12 @@ class FunctionLowering {
       set(o.results[0], b_.CreateLoad(scalar_type(t.elem), r.v));
       return;
     }
-    // Copy semantics: later stores to the var must not change this value.
+    // Copy semantics: later stores to the var must not change this value; when none can
+    // happen while the value is in use, it simply is the var's buffer.
+    if (aliasing_loads_.count(&o)) {
+      vals_[o.results[0]] = r;
+      return;
+    }
     Val copy{alloc_tensor(t.elem, r.dims), r.dims};
     copy_elements(t.elem, copy.v, r.v, product(r.dims));
     vals_[o.results[0]] = copy;
