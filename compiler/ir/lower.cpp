@@ -11,6 +11,9 @@
 
 namespace halo::ir {
 
+// The stdlib's HALO_VARY(i): argument i of a density varies (is not data).
+constexpr int vary_flag(int i) { return 1 << (i + 1); }
+
 namespace {
 
 using ast::BaseKind;
@@ -1542,6 +1545,52 @@ class FunctionLowerer {
     throw Unsupported(c.span, "the function '" + n + "' with these arguments");
   }
 
+  // The GLM densities (Stan's *_glm): the base density of y with the linear predictor
+  // eta = alpha + x * beta, one row of x per observation; y, alpha and the remaining
+  // parameters broadcast over the rows when scalar. One matrix-vector map, one fused map_sum.
+  ValueId glm_density(const std::string& family, const std::vector<const ast::Expr*>& args, bool propto, Span span) {
+    static const std::map<std::string, std::string> base = {{"normal_id_glm", "normal_lpdf"},
+                                                            {"bernoulli_logit_glm", "bernoulli_logit_lpmf"},
+                                                            {"poisson_log_glm", "poisson_log_lpmf"},
+                                                            {"neg_binomial_2_log_glm", "neg_binomial_2_log_lpmf"}};
+    auto found = base.find(family);
+    if (found == base.end()) throw Unsupported(span, "the density " + family);
+    const bool discrete = family != "normal_id_glm";
+    ValueId x = expr(*args[1]);
+    ValueId beta = expr(*args[3]);
+    ValueId rows = b_.dim(x, 0), cols = b_.dim(x, 1);
+    size_check_dims(cols, b_.dim(beta, 0), span, family + ": x has {} columns but beta has {} elements");
+    Op& mv = emit_map2(rows, cols, {x, beta}, {Broadcast::Elementwise, Broadcast::Rows}, MapResult::SumOverCols,
+                       Type::vector(), [&](const std::vector<ValueId>& a) { return b_.mul(a[0], a[1]); });
+    ValueId eta = mv.results[0];
+    // Per-row inputs: y, alpha, then the extra parameters (sigma / phi).
+    std::vector<const ast::Expr*> per_row = {args[0], args[2]};
+    for (size_t k = 4; k < args.size(); ++k) per_row.push_back(args[k]);
+    std::vector<ValueId> inputs = {eta};
+    std::vector<Broadcast> bc = {Broadcast::Elementwise};
+    for (const ast::Expr* a : per_row) {
+      ValueId v = expr(*a);
+      bool container = f_.type_of(v).rank() > 0;
+      if (container) size_check_dims(numel(v), rows, span, family + ": an argument has {} elements but x has {} rows");
+      inputs.push_back(v);
+      bc.push_back(container ? Broadcast::Elementwise : Broadcast::Scalar);
+    }
+    // VARY flags of the base density (y, mu/alpha, extra): from the GLM's arguments.
+    int flags = propto ? 1 : 0;
+    if (depends_on_parameters(*args[0])) flags |= vary_flag(0);
+    if (depends_on_parameters(*args[1]) || depends_on_parameters(*args[2]) || depends_on_parameters(*args[3]))
+      flags |= vary_flag(1);
+    for (size_t k = 4; k < args.size(); ++k)
+      if (depends_on_parameters(*args[k])) flags |= vary_flag(static_cast<int>(k) - 2);
+    return b_.map(true, {rows}, inputs, bc, Type::f64(), [&](const std::vector<ValueId>& a) {
+      std::vector<ValueId> xs;
+      xs.push_back(discrete ? a[1] : to_real(a[1]));           // y
+      xs.push_back(b_.add(to_real(a[2]), a[0]));               // alpha + eta
+      for (size_t k = 3; k < a.size(); ++k) xs.push_back(to_real(a[k]));
+      return b_.dist(found->second, xs, flags, false)[0];
+    });
+  }
+
   // A multivariate density as one Kernel op (codegen knows the stdlib call; the Kernel's
   // reverse gives the partials). Vectorised forms (arrays of variates or of parameters) are
   // summed by the kernel's glue.
@@ -1725,6 +1774,8 @@ class FunctionLowerer {
     int flags = propto ? 1 : 0;
     for (size_t k = 0; k < args.size(); ++k)
       if (depends_on_parameters(*args[k])) flags |= 1 << (k + 1);
+    if (family.size() > 4 && family.compare(family.size() - 4, 4, "_glm") == 0 && kernel_name.empty())
+      return glm_density(family, args, propto, span);
     if (multivariate) return container_density(kernel, args, flags, span);
     bool any_container = false;
     for (const ast::Expr* a : args) any_container = any_container || is_container(a->type);

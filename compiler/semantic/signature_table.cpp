@@ -439,6 +439,13 @@ const std::vector<const char*>& signature_table_text() {
       "pmf multinomial_logit(array[] int y | vector gamma) where #1.1 = #2.1",
       "array[#1.1] int multinomial_logit_rng(vector gamma, int N)",
 
+      // ---- generalised linear models: the density of y given the linear predictor
+      //      alpha + x * beta (one row of x per observation) ----
+      "pdf normal_id_glm(reals y | matrix x, reals alpha, vector beta, reals sigma) where #2.2 = #4.1",
+      "pmf bernoulli_logit_glm(ints y | matrix x, reals alpha, vector beta) where #2.2 = #4.1",
+      "pmf poisson_log_glm(ints y | matrix x, reals alpha, vector beta) where #2.2 = #4.1",
+      "pmf neg_binomial_2_log_glm(ints y | matrix x, reals alpha, vector beta, reals phi) where #2.2 = #4.1",
+
       // ---- multivariate distributions ----
       "pdf multi_normal(vectors y | vectors mu, matrix Sigma) "
       "where #1.n = #2.n, #2.n = #3.1, #3.1 = #3.2",

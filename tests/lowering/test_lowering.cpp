@@ -1107,3 +1107,56 @@ model {
   d.jacobian = 1;
   d.check_gradient({0.3});
 }
+
+TEST_CASE("GLM densities: normal_id_glm, bernoulli_logit_glm, poisson_log_glm, neg_binomial_2_log_glm") {
+  auto m = build(R"(
+data {
+  int N;
+  matrix[N, 2] X;
+  vector[N] y;
+  array[N] int k;
+  array[N] int c;
+}
+parameters {
+  real alpha;
+  vector[2] beta;
+  real<lower=0> sigma;
+  vector[N] a;
+  real<lower=0> phi;
+}
+model {
+  y ~ normal_id_glm(X, alpha, beta, sigma);
+  k ~ bernoulli_logit_glm(X, a, beta);
+  target += poisson_log_glm_lpmf(c | X, alpha, beta);
+  c ~ neg_binomial_2_log_glm(X, alpha, beta, phi);
+}
+)");
+  int64_t N = 3;
+  std::vector<double> X = {0.5, -1.0, 0.2, 1.5, 0.3, -0.7}, y = {0.1, 1.2, -0.4};
+  std::vector<int64_t> k = {1, 0, 1}, c = {3, 0, 5};
+  halo_tensor Xt = halo::testing::make_tensor(X, {3, 2}), yt = halo::testing::make_tensor(y, {3});
+  halo_tensor kt{}, ct{};
+  kt.data = k.data();
+  kt.dims[0] = 3;
+  ct.data = c.data();
+  ct.dims[0] = 3;
+  Density d{*m, {&N, &Xt, &yt, &kt, &ct}};
+  d.jacobian = 0;
+  std::vector<double> u = {0.3, 0.5, -0.8, std::log(0.7), 0.1, -0.2, 0.4, std::log(2.5)};
+  double alpha = u[0], b0 = u[1], b1 = u[2], sigma = 0.7, phi = 2.5;
+  double expected = 0;
+  for (int n = 0; n < 3; ++n) {
+    double eta = b0 * X[n] + b1 * X[3 + n];
+    double mu = alpha + eta;
+    expected += -0.5 * std::pow((y[n] - mu) / sigma, 2) - std::log(sigma) - kLogSqrt2Pi;
+    double lk = u[4 + n] + eta;
+    expected += k[n] * lk - std::log1p(std::exp(lk));
+    expected += c[n] * mu - std::exp(mu) - std::lgamma(c[n] + 1.0);
+    double m_n = std::exp(mu);
+    expected += std::lgamma(c[n] + phi) - std::lgamma(c[n] + 1.0) - std::lgamma(phi) + phi * std::log(phi / (m_n + phi)) +
+                c[n] * std::log(m_n / (m_n + phi));
+  }
+  CHECK(d.value(u) == doctest::Approx(expected).epsilon(1e-10));
+  d.jacobian = 1;
+  d.check_gradient(u);
+}
