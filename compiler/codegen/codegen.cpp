@@ -781,6 +781,7 @@ class FunctionLowering {
     const std::string base = rev ? n.substr(0, n.size() - 4) : n;
     if (base == "transpose") return transpose_kernel(o, rev);
     if (base == "cholesky_decompose") return cholesky_kernel(o, rev);
+    if (base.rfind("qr_", 0) == 0) return qr_kernel(o, base, rev);
     if (base == "gp_exp_quad_cov") return gp_exp_quad_cov_kernel(o, rev);
     if (base == "normal_mixture_lpdf") return normal_mixture_kernel(o, rev);
     if (base.rfind("constrain_", 0) == 0) return constrain_kernel(o, base.substr(10), rev);
@@ -802,6 +803,26 @@ class FunctionLowering {
         b_.CreateStore(v, b_.CreateGEP(f64, out.v, b_.CreateAdd(j, b_.CreateMul(i, cols))));
       }, "transpose.j");
     }, "transpose.i");
+    vals_[o.results[0]] = out;
+  }
+
+  // qr_thin_Q / qr_thin_R / qr_Q / qr_R: one Householder QR (stdlib halo_qr). Not
+  // differentiable: meant for data (Stan's QR reparameterisation in transformed data).
+  void qr_kernel(const ir::Op& o, const std::string& name, bool rev) {
+    if (rev) throw CodegenError(name + " of parameters is not differentiable in Halo (use it on data)");
+    const Val& A = vals_[o.operands[0]];
+    llvm::Value* m = A.dims[0];
+    llvm::Value* n = A.dims[1];
+    llvm::Value* k = b_.CreateSelect(b_.CreateICmpSLT(m, n), m, n);
+    const bool thin = name.find("thin") != std::string::npos;
+    const bool want_q = name.back() == 'Q';
+    std::vector<llvm::Value*> dims = want_q ? std::vector<llvm::Value*>{m, thin ? k : m}
+                                            : std::vector<llvm::Value*>{thin ? k : m, n};
+    Val out{alloc_tensor(ir::Elem::F64, dims), dims};
+    llvm::Value* work = scratch(b_.CreateAdd(b_.CreateMul(m, n), b_.CreateAdd(m, n)));
+    llvm::Value* null = llvm::ConstantPointerNull::get(b_.getPtrTy());
+    c_call("halo_qr", b_.getVoidTy(),
+           {m, n, A.v, b_.getInt32(thin ? 1 : 0), want_q ? out.v : null, want_q ? null : out.v, work});
     vals_[o.results[0]] = out;
   }
 

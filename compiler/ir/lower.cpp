@@ -1505,6 +1505,8 @@ class FunctionLowerer {
     }
     if (n == "log_mix" && c.args.size() == 3) return b_.call("log_mix", {to_real(arg(0)), to_real(arg(1)), to_real(arg(2))});
     if (n == "cholesky_decompose" && c.args.size() == 1) return kernel_call(n, {arg(0)}, c);
+    if ((n == "qr_thin_Q" || n == "qr_thin_R" || n == "qr_Q" || n == "qr_R") && c.args.size() == 1)
+      return kernel_call(n, {arg(0)}, c);
     if (n == "gp_exp_quad_cov" && c.args.size() == 3)
       return kernel_call(n, {arg(0), to_real(arg(1)), to_real(arg(2))}, c);
     if (n == "add_diag" && c.args.size() == 2) return add_diag(arg(0), to_real(arg(1)), c);

@@ -378,6 +378,59 @@ void halo_log_determinant_spd_rev(int64_t K, const double* A, double adj, double
     for (int64_t i = j; i < K; ++i) A_adj[i + j * K] += adj * (i == j ? 1.0 : 2.0) * inv[i + j * K];
 }
 
+void halo_qr(int64_t m, int64_t n, const double* A, int thin, double* Q, double* R, double* work) {
+  // Householder QR (Golub & Van Loan, "Matrix Computations", 4th ed., algorithm 5.2.1): the
+  // reflectors v_j (v_j[j] = 1) are kept below the diagonal of H, their betas in tau.
+  const int64_t k = m < n ? m : n;
+  double* H = work;           // m x n, column-major
+  double* tau = work + m * n; // k
+  double* col = tau + n;      // m scratch
+  for (int64_t i = 0; i < m * n; ++i) H[i] = A[i];
+  for (int64_t j = 0; j < k; ++j) {
+    double norm2 = 0;
+    for (int64_t i = j; i < m; ++i) norm2 += H[i + j * m] * H[i + j * m];
+    const double x0 = H[j + j * m];
+    const double norm = std::sqrt(norm2);
+    if (norm == 0) {
+      tau[j] = 0;
+      continue;
+    }
+    const double alpha = x0 > 0 ? -norm : norm;  // R[j, j]; sign fixed below
+    const double v0 = x0 - alpha;
+    for (int64_t i = j + 1; i < m; ++i) H[i + j * m] /= v0;
+    tau[j] = (alpha - x0) / alpha;  // beta = 2 / (v'v) with v = (1, H[j+1.., j])
+    H[j + j * m] = alpha;
+    for (int64_t c = j + 1; c < n; ++c) {
+      double s = H[j + c * m];
+      for (int64_t i = j + 1; i < m; ++i) s += H[i + j * m] * H[i + c * m];
+      s *= tau[j];
+      H[j + c * m] -= s;
+      for (int64_t i = j + 1; i < m; ++i) H[i + c * m] -= s * H[i + j * m];
+    }
+  }
+  const int64_t q_cols = thin ? k : m, r_rows = thin ? k : m;
+  // Stan's convention: flip the signs of the rows of R (columns of Q) with a negative diagonal.
+  auto sign = [&](int64_t j) { return j < k && H[j + j * m] < 0 ? -1.0 : 1.0; };
+  if (R != nullptr)
+    for (int64_t c = 0; c < n; ++c)
+      for (int64_t r = 0; r < r_rows; ++r) R[r + c * r_rows] = r <= c && r < k ? sign(r) * H[r + c * m] : 0.0;
+  if (Q == nullptr) return;
+  // Q = H_0 H_1 ... H_{k-1} applied to the first q_cols columns of the identity.
+  for (int64_t c = 0; c < q_cols; ++c) {
+    for (int64_t i = 0; i < m; ++i) col[i] = i == c ? 1.0 : 0.0;
+    for (int64_t j = k - 1; j >= 0; --j) {
+      if (tau[j] == 0) continue;
+      double s = col[j];
+      for (int64_t i = j + 1; i < m; ++i) s += H[i + j * m] * col[i];
+      s *= tau[j];
+      col[j] -= s;
+      for (int64_t i = j + 1; i < m; ++i) col[i] -= s * H[i + j * m];
+    }
+    const double flip = sign(c);
+    for (int64_t i = 0; i < m; ++i) Q[i + c * m] = flip * col[i];
+  }
+}
+
 int halo_inverse(int64_t K, const double* A, double* out, double* work) {
   double* LU = work;
   int64_t* perm = reinterpret_cast<int64_t*>(work + K * K);

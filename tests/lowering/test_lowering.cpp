@@ -1160,3 +1160,47 @@ model {
   d.jacobian = 1;
   d.check_gradient(u);
 }
+
+TEST_CASE("QR reparameterisation in transformed data (qr_thin_Q, qr_thin_R)") {
+  auto m = build(R"(
+data {
+  int N;
+  matrix[N, 2] X;
+  vector[N] y;
+}
+transformed data {
+  matrix[N, 2] Q = qr_thin_Q(X) * sqrt(N - 1);
+  matrix[2, 2] R = qr_thin_R(X) / sqrt(N - 1);
+  matrix[2, 2] R_inv = [[1 / R[1, 1], -R[1, 2] / (R[1, 1] * R[2, 2])], [0, 1 / R[2, 2]]];
+}
+parameters {
+  vector[2] theta;
+}
+model {
+  y ~ normal(Q * theta, 1);
+}
+generated quantities {
+  vector[2] beta = R_inv * theta;
+}
+)");
+  int64_t N = 4;
+  std::vector<double> X = {1.0, 2.0, 0.5, -1.0, 0.3, -0.7, 1.1, 0.4}, y = {0.2, 1.0, -0.3, 0.8};
+  halo_tensor Xt = halo::testing::make_tensor(X, {4, 2}), yt = halo::testing::make_tensor(y, {4});
+  Density d{*m, {&N, &Xt, &yt}};
+  // Q theta = X R^-1 theta = X beta: the density in terms of beta = R^-1 theta.
+  std::vector<double> theta = {0.4, -0.9};
+  TestWorkspace w;
+  TransformedData td(*m, &w.ws, {&N, &Xt, &yt});
+  const double* R = static_cast<const double*>(td.tensors[1].data);  // column-major 2 x 2
+  CHECK(R[1] == 0.0);
+  CHECK(R[0] > 0);
+  CHECK(R[3] > 0);
+  double beta1 = theta[1] / R[3], beta0 = (theta[0] - R[2] * beta1) / R[0];
+  double expected = 0;
+  for (int n = 0; n < 4; ++n) {
+    double mu = X[n] * beta0 + X[4 + n] * beta1;
+    expected += -0.5 * (y[n] - mu) * (y[n] - mu) - kLogSqrt2Pi;
+  }
+  CHECK(d.value(theta) == doctest::Approx(expected).epsilon(1e-12));
+  d.check_gradient(theta);
+}

@@ -611,3 +611,37 @@ TEST_CASE("kernels: structured products and the squared-exponential kernel") {
                    all, g, steps_of(all, 1e-2));
   }
 }
+
+TEST_CASE("kernels: QR decomposition (thin and full, Stan's signs)") {
+  Draw d(7100);
+  for (int trial = 0; trial < 30; ++trial) {
+    const int m = static_cast<int>(d.integer(1, 7)), n = static_cast<int>(d.integer(1, 7));
+    const int k = std::min(m, n);
+    V A = random_vec(d, m * n, 3.0), work(m * n + m + n);
+    for (int thin = 0; thin < 2; ++thin) {
+      const int qc = thin ? k : m, rr = thin ? k : m;
+      V Q(m * qc), R(rr * n);
+      halo_qr(m, n, A.data(), thin, Q.data(), R.data(), work.data());
+      CAPTURE(m);
+      CAPTURE(n);
+      CAPTURE(thin);
+      for (int i = 0; i < m; ++i)
+        for (int j = 0; j < n; ++j) {  // Q R = A
+          double s = 0;
+          for (int p = 0; p < std::min(qc, rr); ++p) s += Q[i + p * m] * R[p + j * rr];
+          CHECK(s == doctest::Approx(A[i + j * m]).epsilon(1e-12).scale(1.0));
+        }
+      for (int a = 0; a < qc; ++a)
+        for (int b = 0; b < qc; ++b) {  // Q'Q = I
+          double s = 0;
+          for (int i = 0; i < m; ++i) s += Q[i + a * m] * Q[i + b * m];
+          CHECK(s == doctest::Approx(a == b ? 1.0 : 0.0).epsilon(1e-12).scale(1.0));
+        }
+      for (int r = 0; r < rr; ++r)
+        for (int c = 0; c < n; ++c) {
+          if (c < r) CHECK(R[r + c * rr] == 0.0);
+          if (c == r) CHECK(R[r + c * rr] >= 0.0);
+        }
+    }
+  }
+}

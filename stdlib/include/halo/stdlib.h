@@ -387,6 +387,10 @@ void halo_diag_post_multiply_rev(int64_t m, int64_t n, const double* M, const do
 void halo_gp_exp_quad_cov(int64_t N, int64_t D, const double* x, double alpha, double rho, double* out);
 void halo_gp_exp_quad_cov_rev(int64_t N, int64_t D, const double* x, double alpha, double rho, const double* out,
                               const double* out_adj, double* x_adj, double* alpha_adj, double* rho_adj);
+/* QR decomposition of the m x n matrix A by Householder reflections, with Stan's sign
+ * convention (R's diagonal non-negative). Thin (k = min(m, n)): Q m x k, R k x n. Full: Q m x m,
+ * R m x n. Either output may be NULL. work: m*n + m + n doubles. No reverse (data only). */
+void halo_qr(int64_t m, int64_t n, const double* A, int thin, double* Q, double* R, double* work);
 
 /* =============================================================================================
  * 4. Random numbers
