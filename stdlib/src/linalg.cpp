@@ -578,4 +578,94 @@ void halo_gp_exp_quad_cov_rev(int64_t N, int64_t D, const double* x, double alph
   if (rho_adj) *rho_adj += gr * inv_rho2 / rho;
 }
 
+// ---- symmetric eigendecomposition ----
+// The cyclic Jacobi method (Golub & Van Loan, "Matrix Computations", 4th ed., section 8.5):
+// rotations annihilate each off-diagonal pair in turn until the off-diagonal mass is below
+// rounding. Accurate to a few ulps for the small matrices of statistical models.
+void halo_eigen_sym(int64_t K, const double* A, double* values, double* vectors, double* work) {
+  double* W = work;  // the symmetric matrix from A's lower triangle, rotated in place
+  double* V = vectors;
+  for (int64_t j = 0; j < K; ++j)
+    for (int64_t i = 0; i < K; ++i) {
+      W[i + j * K] = i >= j ? A[i + j * K] : A[j + i * K];
+      V[i + j * K] = i == j ? 1.0 : 0.0;
+    }
+  double total = 0.0;
+  for (int64_t i = 0; i < K * K; ++i) total += W[i] * W[i];
+  for (int sweep = 0; sweep < 100; ++sweep) {
+    double off = 0.0;
+    for (int64_t q = 1; q < K; ++q)
+      for (int64_t p = 0; p < q; ++p) off += W[p + q * K] * W[p + q * K];
+    if (!(off > 1e-32 * total)) break;  // also stops on NaN
+    for (int64_t q = 1; q < K; ++q)
+      for (int64_t p = 0; p < q; ++p) {
+        const double apq = W[p + q * K];
+        if (apq == 0.0) continue;
+        // The rotation (c, s) with t = tan: the smaller root of t^2 + 2 theta t - 1 = 0.
+        const double theta = (W[q + q * K] - W[p + p * K]) / (2.0 * apq);
+        const double t = (theta >= 0.0 ? 1.0 : -1.0) / (std::fabs(theta) + std::sqrt(theta * theta + 1.0));
+        const double c = 1.0 / std::sqrt(t * t + 1.0), s = t * c;
+        for (int64_t k = 0; k < K; ++k) {  // columns p, q: W J
+          const double wkp = W[k + p * K], wkq = W[k + q * K];
+          W[k + p * K] = c * wkp - s * wkq;
+          W[k + q * K] = s * wkp + c * wkq;
+        }
+        for (int64_t k = 0; k < K; ++k) {  // rows p, q: J' W
+          const double wpk = W[p + k * K], wqk = W[q + k * K];
+          W[p + k * K] = c * wpk - s * wqk;
+          W[q + k * K] = s * wpk + c * wqk;
+        }
+        for (int64_t k = 0; k < K; ++k) {  // V J
+          const double vkp = V[k + p * K], vkq = V[k + q * K];
+          V[k + p * K] = c * vkp - s * vkq;
+          V[k + q * K] = s * vkp + c * vkq;
+        }
+      }
+  }
+  // Ascending values (Stan's order; selection sort keeps it allocation-free), each vector's
+  // sign fixed so that its largest component is positive (a smooth choice away from ties).
+  for (int64_t i = 0; i < K; ++i) values[i] = W[i + i * K];
+  for (int64_t i = 0; i < K; ++i) {
+    int64_t m = i;
+    for (int64_t j = i + 1; j < K; ++j)
+      if (values[j] < values[m]) m = j;
+    if (m != i) {
+      std::swap(values[i], values[m]);
+      for (int64_t k = 0; k < K; ++k) std::swap(V[k + i * K], V[k + m * K]);
+    }
+    int64_t big = 0;
+    for (int64_t k = 1; k < K; ++k)
+      if (std::fabs(V[k + i * K]) > std::fabs(V[big + i * K])) big = k;
+    if (V[big + i * K] < 0.0)
+      for (int64_t k = 0; k < K; ++k) V[k + i * K] = -V[k + i * K];
+  }
+}
+
+void halo_eigen_sym_rev(int64_t K, const double* values, const double* vectors, const double* values_adj,
+                        const double* vectors_adj, double* A_adj, double* work) {
+  // G = V (diag(values_adj) + F o (V' vectors_adj)) V' with F_ij = 1 / (lambda_j - lambda_i)
+  // off the diagonal (Giles 2008, "Collected matrix derivative results for forward and reverse
+  // mode algorithmic differentiation", section 3.1), folded onto the lower triangle that the
+  // forward kernel read.
+  double* M = work;          // K x K
+  double* T = work + K * K;  // K x K
+  for (int64_t i = 0; i < K * K; ++i) M[i] = 0.0;
+  if (vectors_adj) {
+    gemm(true, false, K, K, K, 1.0, vectors, vectors_adj, 0.0, M);
+    for (int64_t j = 0; j < K; ++j)
+      for (int64_t i = 0; i < K; ++i) {
+        const double gap = values[j] - values[i];
+        M[i + j * K] = i == j || gap == 0.0 ? 0.0 : M[i + j * K] / gap;
+      }
+  }
+  if (values_adj)
+    for (int64_t i = 0; i < K; ++i) M[i + i * K] += values_adj[i];
+  gemm(false, false, K, K, K, 1.0, vectors, M, 0.0, T);   // V M
+  gemm(false, true, K, K, K, 1.0, T, vectors, 0.0, M);    // (V M) V'
+  for (int64_t j = 0; j < K; ++j) {
+    A_adj[j + j * K] += M[j + j * K];
+    for (int64_t i = j + 1; i < K; ++i) A_adj[i + j * K] += M[i + j * K] + M[j + i * K];
+  }
+}
+
 }  // extern "C"

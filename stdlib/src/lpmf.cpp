@@ -71,6 +71,13 @@ double halo_beta_binomial_lpmf(int64_t n, int64_t N, double a, double b, int fla
   return finish<2>(N >= 0 && a > 0.0 && a < kInf && b > 0.0 && b < kInf, n >= 0 && n <= N, lp, d);
 }
 
+// Uniform on the integers lower..upper (Stan's discrete_range); no real arguments, so no partials.
+double halo_discrete_range_lpmf(int64_t y, int64_t lower, int64_t upper, int flags, double*) {
+  if (lower > upper) return kNaN;
+  if (y < lower || y > upper) return -kInf;
+  return include(flags, 0) ? -std::log(static_cast<double>(upper - lower + 1)) : 0.0;
+}
+
 double halo_poisson_lpmf(int64_t n, double lambda, int flags, double* d) {
   const double nd = static_cast<double>(n);
   double lp = 0.0;

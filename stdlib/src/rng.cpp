@@ -316,6 +316,13 @@ int64_t halo_beta_binomial_rng(int64_t N, double a, double b, halo_rng* rng) {
   if (N < 0 || !(a > 0.0 && a < kInf) || !(b > 0.0 && b < kInf)) return -1;
   return halo_binomial_rng(N, beta_draw(a, b, rng), rng);
 }
+int64_t halo_discrete_range_rng(int64_t lower, int64_t upper, halo_rng* rng) {
+  if (lower > upper) return INT64_MIN;
+  // u in (0, 1): the offset floor(u (upper - lower + 1)) is in 0..upper - lower.
+  const double count = static_cast<double>(upper - lower) + 1.0;
+  const int64_t offset = static_cast<int64_t>(std::floor(uniform(rng) * count));
+  return lower + std::min(offset, upper - lower);
+}
 int64_t halo_poisson_rng(double lambda, halo_rng* rng) {
   // Stan's limit: 2^30 (larger means do not fit its int).
   if (!(lambda >= 0.0 && lambda < 1073741824.0)) return -1;

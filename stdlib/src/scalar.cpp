@@ -316,6 +316,16 @@ double halo_ceil(double x) { return std::ceil(x); }
 double halo_round(double x) { return std::round(x); }
 double halo_trunc(double x) { return std::trunc(x); }
 double halo_step(double x) { return x < 0.0 ? 0.0 : 1.0; }
+// Their derivatives, 0 almost everywhere (at the jumps too, as Stan's).
+void halo_floor_grad(double, double, double* d) { *d = 0.0; }
+void halo_ceil_grad(double, double, double* d) { *d = 0.0; }
+void halo_round_grad(double, double, double* d) { *d = 0.0; }
+void halo_trunc_grad(double, double, double* d) { *d = 0.0; }
+void halo_step_grad(double, double, double* d) { *d = 0.0; }
+// Truncation toward zero; NaN and values outside int64 give 0 (callers check the range).
+int64_t halo_to_int(double x) {
+  return x > -9.2233720368547758e18 && x < 9.2233720368547758e18 ? static_cast<int64_t>(x) : 0;
+}
 int64_t halo_int_step(double x) { return x > 0.0 ? 1 : 0; }
 int64_t halo_is_inf(double x) { return std::isinf(x) ? 1 : 0; }
 int64_t halo_is_nan(double x) { return std::isnan(x) ? 1 : 0; }

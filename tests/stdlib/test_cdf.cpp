@@ -387,6 +387,36 @@ std::vector<CdfFamily> families() {
                 [](const V& x) {
                   return bm::cdf(bm::complement(bm::negative_binomial(x[2], x[2] / (x[1] + x[2])), x[0]));
                 }});
+  // neg_binomial(alpha, beta): alpha successes with success probability beta / (1 + beta).
+  fs.push_back({"neg_binomial", {true, false, false}, HALO_CDF_FORMS(neg_binomial, (i64(x[0]), x[1], x[2], 0, d)),
+                {},
+                [](Draw& d) {
+                  double alpha = d.positive(1e-2, 1e3), beta = d.positive(1e-2, 1e2);
+                  return V{std::floor(alpha / beta * d.positive(1e-2, 5)), alpha, beta};
+                },
+                [pos](const V& x) { return V{0, 0.5 * pos(x[1]), 0.5 * pos(x[2])}; },
+                [](const V& x) { return bm::cdf(bm::negative_binomial(x[1], x[2] / (1 + x[2])), x[0]); },
+                [](const V& x) { return bm::cdf(bm::complement(bm::negative_binomial(x[1], x[2] / (1 + x[2])), x[0])); }});
+  // beta_binomial: against the masses summed here in long double.
+  const auto beta_binomial_side = [](const V& x, bool lower) {
+    const long double N = x[1], a = x[2], b = x[3];
+    long double total = 0;
+    for (int64_t k = lower ? 0 : i64(x[0]) + 1; k <= (lower ? i64(x[0]) : i64(x[1])); ++k)
+      total += std::exp(std::lgamma(N + 1) - std::lgamma(k + 1.0L) - std::lgamma(N - k + 1) + std::lgamma(k + a) +
+                        std::lgamma(N - k + b) - std::lgamma(N + a + b) - std::lgamma(a) - std::lgamma(b) +
+                        std::lgamma(a + b));
+    return static_cast<double>(total);
+  };
+  fs.push_back({"beta_binomial", {true, true, false, false},
+                HALO_CDF_FORMS(beta_binomial, (i64(x[0]), i64(x[1]), x[2], x[3], 0, d)), {},
+                [](Draw& d) {
+                  int64_t N = d.integer(1, 200);
+                  return V{static_cast<double>(d.integer(0, N - 1)), static_cast<double>(N), d.positive(5e-2, 50),
+                           d.positive(5e-2, 50)};
+                },
+                [pos](const V& x) { return V{0, 0, 0.5 * pos(x[2]), 0.5 * pos(x[3])}; },
+                [beta_binomial_side](const V& x) { return beta_binomial_side(x, true); },
+                [beta_binomial_side](const V& x) { return beta_binomial_side(x, false); }});
   return fs;
 }
 
@@ -422,4 +452,31 @@ TEST_CASE("cdfs: far tails stay finite in log form") {
   CHECK(halo_poisson_cdf(-1, 2.0, 0, d) == 0.0);
   CHECK(std::isnan(halo_normal_cdf(0.0, 0.0, -1.0, 0, d)));
   CHECK(std::isnan(d[0]));
+}
+
+TEST_CASE("cdfs: discrete_range (lpmf, cdf forms and rng)") {
+  double d[1];
+  CHECK(halo_discrete_range_lpmf(3, 2, 5, 0, d) == doctest::Approx(-std::log(4.0)));
+  CHECK(halo_discrete_range_lpmf(3, 2, 5, HALO_PROPTO, d) == 0.0);
+  CHECK(halo_discrete_range_lpmf(6, 2, 5, 0, d) == -kInf);
+  CHECK(std::isnan(halo_discrete_range_lpmf(3, 5, 2, 0, d)));
+  CHECK(halo_discrete_range_cdf(3, 2, 5, 0, d) == doctest::Approx(0.5));
+  CHECK(halo_discrete_range_lcdf(3, 2, 5, 0, d) == doctest::Approx(std::log(0.5)));
+  CHECK(halo_discrete_range_lccdf(3, 2, 5, 0, d) == doctest::Approx(std::log(0.5)));
+  CHECK(halo_discrete_range_cdf(1, 2, 5, 0, d) == 0.0);
+  CHECK(halo_discrete_range_cdf(5, 2, 5, 0, d) == 1.0);
+  CHECK(halo_discrete_range_lccdf(5, 2, 5, 0, d) == -kInf);
+  CHECK(halo_discrete_range_lcdf(-4, -3, 0, 0, d) == -kInf);
+  halo_rng rng;
+  halo_rng_seed(&rng, 11, 0);
+  int counts[4] = {0, 0, 0, 0};
+  for (int k = 0; k < 40000; ++k) {
+    int64_t y = halo_discrete_range_rng(-1, 2, &rng);
+    REQUIRE(y >= -1);
+    REQUIRE(y <= 2);
+    ++counts[y + 1];
+  }
+  for (int c : counts) CHECK(c / 40000.0 == doctest::Approx(0.25).epsilon(0.04));
+  CHECK(halo_discrete_range_rng(3, 3, &rng) == 3);
+  CHECK(halo_discrete_range_rng(4, 3, &rng) == INT64_MIN);
 }

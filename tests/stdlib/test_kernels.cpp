@@ -645,3 +645,62 @@ TEST_CASE("kernels: QR decomposition (thin and full, Stan's signs)") {
     }
   }
 }
+
+TEST_CASE("kernels: symmetric eigendecomposition (Jacobi) and its reverse") {
+  Draw d(7900);
+  for (int trial = 0; trial < 30; ++trial) {
+    const int K = static_cast<int>(d.integer(1, 6));
+    // Eigenvalues spread apart (the eigenvector derivatives divide by their gaps): Q diag Q'
+    // with Q orthogonal from a Cholesky-free Gram-Schmidt of a random matrix.
+    V Q = random_vec(d, K * K);
+    for (int j = 0; j < K; ++j) {
+      for (int p = 0; p < j; ++p) {
+        double s = 0;
+        for (int i = 0; i < K; ++i) s += Q[i + j * K] * Q[i + p * K];
+        for (int i = 0; i < K; ++i) Q[i + j * K] -= s * Q[i + p * K];
+      }
+      double n = 0;
+      for (int i = 0; i < K; ++i) n += Q[i + j * K] * Q[i + j * K];
+      for (int i = 0; i < K; ++i) Q[i + j * K] /= std::sqrt(n);
+    }
+    V lambda(K);
+    for (int k = 0; k < K; ++k) lambda[k] = (k - 2.0) * 1.3 + d.uniform(-0.4, 0.4);
+    V A(K * K, 0.0);
+    for (int i = 0; i < K; ++i)
+      for (int j = 0; j < K; ++j)
+        for (int k = 0; k < K; ++k) A[i + j * K] += Q[i + k * K] * lambda[k] * Q[j + k * K];
+    // Only the lower triangle is read: garbage above it must not matter.
+    V Ag = A;
+    for (int j = 1; j < K; ++j)
+      for (int i = 0; i < j; ++i) Ag[i + j * K] = 99.0;
+    V values(K), vectors(K * K), work(2 * K * K);
+    halo_eigen_sym(K, Ag.data(), values.data(), vectors.data(), work.data());
+    std::sort(lambda.begin(), lambda.end());
+    for (int k = 0; k < K; ++k) CHECK(values[k] == doctest::Approx(lambda[k]).epsilon(1e-12).scale(1.0));
+    for (int i = 0; i < K; ++i)
+      for (int j = 0; j < K; ++j) {
+        double r = 0, o = 0;
+        for (int k = 0; k < K; ++k) {
+          r += vectors[i + k * K] * values[k] * vectors[j + k * K];
+          o += vectors[k + i * K] * vectors[k + j * K];
+        }
+        CHECK(r == doctest::Approx(A[i + j * K]).epsilon(1e-12).scale(1.0));
+        CHECK(o == doctest::Approx(i == j ? 1.0 : 0.0).epsilon(1e-12).scale(1.0));
+      }
+    // Reverse through a random linear functional of the values and the vectors.
+    V wv = random_vec(d, K), wV = random_vec(d, K * K), gA(K * K, 0.0);
+    halo_eigen_sym_rev(K, values.data(), vectors.data(), wv.data(), wV.data(), gA.data(), work.data());
+    V steps(K * K, 0.0);
+    for (int j = 0; j < K; ++j)
+      for (int i = j; i < K; ++i) steps[i + j * K] = 1e-3;
+    check_gradient("eigen_sym",
+                   [K, &wv, &wV](const V& a) {
+                     V val(K), vec(K * K), w(K * K);
+                     halo_eigen_sym(K, a.data(), val.data(), vec.data(), w.data());
+                     return weighted(val, wv) + weighted(vec, wV);
+                   },
+                   A, gA, steps);
+    for (int j = 1; j < K; ++j)
+      for (int i = 0; i < j; ++i) CHECK(gA[i + j * K] == 0.0);
+  }
+}

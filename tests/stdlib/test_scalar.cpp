@@ -563,6 +563,16 @@ TEST_CASE("scalar: extreme arguments stay finite and accurate") {
   CHECK(halo_choose(5, 7) == 0);
   CHECK(halo_floor(-1.5) == -2.0);
   CHECK(halo_round(2.5) == 3.0);
+  for (auto grad : {halo_floor_grad, halo_ceil_grad, halo_round_grad, halo_trunc_grad, halo_step_grad}) {
+    double d = 1.0;
+    grad(0.7, 0.0, &d);
+    CHECK(d == 0.0);
+  }
+  CHECK(halo_to_int(2.9) == 2);
+  CHECK(halo_to_int(-2.9) == -2);
+  CHECK(halo_to_int(-2147483648.0) == -2147483648LL);
+  CHECK(halo_to_int(kNaN) == 0);
+  CHECK(halo_to_int(kInf) == 0);
   // tetragamma (the derivative of trigamma) against Boost's polygamma.
   for (double x : {-3.7, -0.5, 1e-6, 0.3, 1.0, 7.5, 14.9, 15.0, 80.0, 1e6}) {
     double t;

@@ -153,12 +153,13 @@ void halo_falling_factorial_grad(double x, int64_t n, double result, double* d_x
 double halo_rising_factorial(double x, int64_t n);
 void halo_rising_factorial_grad(double x, int64_t n, double result, double* d_x);
 
-/* No derivative needed (piecewise constant). */
-double halo_floor(double x);
-double halo_ceil(double x);
-double halo_round(double x);
-double halo_trunc(double x);
-double halo_step(double x);     /* Stan: x < 0 ? 0 : 1 */
+/* Piecewise constant: _grad gives 0 (the AD calls it when the argument depends on parameters). */
+HALO_UNARY(floor)
+HALO_UNARY(ceil)
+HALO_UNARY(round)
+HALO_UNARY(trunc)
+HALO_UNARY(step)        /* Stan: x < 0 ? 0 : 1 */
+int64_t halo_to_int(double x);  /* truncation toward zero; 0 for NaN or outside int64 */
 int64_t halo_int_step(double x);  /* x > 0 ? 1 : 0 (NaN: 0) */
 int64_t halo_is_inf(double x);
 int64_t halo_is_nan(double x);
@@ -206,6 +207,8 @@ double halo_poisson_log_lpmf(int64_t n, double alpha, int flags, double* d);
 double halo_neg_binomial_lpmf(int64_t n, double alpha, double beta, int flags, double* d);
 double halo_neg_binomial_2_lpmf(int64_t n, double mu, double phi, int flags, double* d);
 double halo_neg_binomial_2_log_lpmf(int64_t n, double eta, double phi, int flags, double* d);
+/* Uniform on lower..upper; NaN when lower > upper; d is not written (no real arguments). */
+double halo_discrete_range_lpmf(int64_t y, int64_t lower, int64_t upper, int flags, double* d);
 
 /* Cumulative distribution functions (flags ignored): _cdf = F(y), _lcdf = log F(y),
  * _lccdf = log(1 - F(y)), each with its partials w.r.t. every argument in d. Log forms stay
@@ -243,6 +246,9 @@ HALO_CDFS(bernoulli, int64_t n, double theta)
 HALO_CDFS(binomial, int64_t n, int64_t N, double theta)
 HALO_CDFS(poisson, int64_t n, double lambda)
 HALO_CDFS(neg_binomial_2, int64_t n, double mu, double phi)
+HALO_CDFS(neg_binomial, int64_t n, double alpha, double beta)
+HALO_CDFS(beta_binomial, int64_t n, int64_t N, double a, double b)  /* O(N): summed masses */
+HALO_CDFS(discrete_range, int64_t y, int64_t lower, int64_t upper)  /* d not written */
 
 /* =============================================================================================
  * 3. Container kernels
@@ -382,6 +388,14 @@ void halo_diag_pre_multiply_rev(int64_t m, int64_t n, const double* v, const dou
 void halo_diag_post_multiply(int64_t m, int64_t n, const double* M, const double* v, double* out);
 void halo_diag_post_multiply_rev(int64_t m, int64_t n, const double* M, const double* v, const double* out_adj,
                                  double* M_adj, double* v_adj);
+/* Eigendecomposition of the symmetric K x K matrix whose lower triangle is A (cyclic Jacobi):
+ * values ascending, unit eigenvectors as the columns of `vectors`, each with its largest
+ * component positive. work: K*K. */
+void halo_eigen_sym(int64_t K, const double* A, double* values, double* vectors, double* work);
+/* A_adj (lower triangle) += the adjoint from values_adj and vectors_adj (either may be NULL).
+ * work: 2*K*K. */
+void halo_eigen_sym_rev(int64_t K, const double* values, const double* vectors, const double* values_adj,
+                        const double* vectors_adj, double* A_adj, double* work);
 /* gp_exp_quad_cov(x, alpha, rho): N points of dimension D (point i at x + i*D), out N x N with
  * out_ij = alpha^2 exp(-|x_i - x_j|^2 / (2 rho^2)). */
 void halo_gp_exp_quad_cov(int64_t N, int64_t D, const double* x, double alpha, double rho, double* out);
@@ -448,6 +462,7 @@ int64_t halo_poisson_log_rng(double alpha, halo_rng* rng);
 int64_t halo_neg_binomial_rng(double alpha, double beta, halo_rng* rng);
 int64_t halo_neg_binomial_2_rng(double mu, double phi, halo_rng* rng);
 int64_t halo_neg_binomial_2_log_rng(double eta, double phi, halo_rng* rng);
+int64_t halo_discrete_range_rng(int64_t lower, int64_t upper, halo_rng* rng);  /* INT64_MIN if lower > upper */
 /* Container draws. categorical: 1-based; theta must be a simplex (within 1e-8). */
 int64_t halo_categorical_rng(int64_t K, const double* theta, halo_rng* rng);
 int64_t halo_categorical_logit_rng(int64_t K, const double* beta, halo_rng* rng);
