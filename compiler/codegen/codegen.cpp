@@ -787,6 +787,7 @@ class FunctionLowering {
     if (base.rfind("constrain_", 0) == 0) return constrain_kernel(o, base.substr(10), rev);
     if (base.rfind("unconstrain_", 0) == 0) return unconstrain_kernel(o, base.substr(12));
     if (base.rfind("check_", 0) == 0) return unconstrain_kernel(o, base.substr(6));  // no result
+    if (library_kernel(o, base, rev)) return;
     return multivariate_density(o, base, rev);
   }
 
@@ -1176,6 +1177,226 @@ class FunctionLowering {
       if (slots[k]) set(o.results[r++], b_.CreateLoad(f64, slots[k]));
       else vals_[o.results[r++]] = adjs[k];
     }
+  }
+
+  // ---- container kernels of the library functions (compiler/ir/lower_functions.cpp) ----
+  // Each: the forward C call, and for the differentiable ones the reverse (operands: the
+  // forward operands, the results, the results' adjoints; one result per real operand).
+  // Returns false when `name` is none of them.
+
+  bool library_kernel(const ir::Op& o, const std::string& name, bool rev) {
+    if (name == "log_sum_exp") return log_sum_exp_kernel(o, rev), true;
+    if (name == "softmax" || name == "log_softmax" || name == "cumulative_sum") return normaliser_kernel(o, name, rev), true;
+    if (name == "sort_asc" || name == "sort_desc") return sort_kernel(o, name, rev), true;
+    if (name == "sort_indices_asc" || name == "sort_indices_desc") {
+      const Val& x = vals_[o.operands[0]];
+      llvm::Value* n = product(x.dims);
+      Val idx{alloc_tensor(ir::Elem::I64, {n}), {n}};
+      c_call("halo_" + name, b_.getVoidTy(), {n, x.v, idx.v});
+      vals_[o.results[0]] = idx;
+      return true;
+    }
+    if (name == "mdivide_left_tri_low" || name == "mdivide_right_tri_low") return triangular_solve_kernel(o, name, rev), true;
+    if (name == "log_determinant" || name == "determinant") return determinant_kernel(o, name, rev), true;
+    if (name == "inverse") return inverse_kernel(o, rev), true;
+    if (name == "multiply_lower_tri_self_transpose") return lower_tri_self_transpose_kernel(o, rev), true;
+    if (name == "eigenvalues_sym" || name == "eigenvectors_sym") return eigen_kernel(o, name, rev), true;
+    if (name == "multi_normal_rng" || name == "multi_normal_cholesky_rng" || name == "dirichlet_rng" ||
+        name == "categorical_rng" || name == "categorical_logit_rng" || name == "lkj_corr_cholesky_rng")
+      return rng_kernel(o, name), true;
+    return false;
+  }
+
+  llvm::Value* f64_at(const Val& v, llvm::Value* offset) { return b_.CreateGEP(b_.getDoubleTy(), v.v, offset); }
+
+  // log_sum_exp(x) over all elements of x.
+  void log_sum_exp_kernel(const ir::Op& o, bool rev) {
+    auto* f64 = b_.getDoubleTy();
+    const Val& x = vals_[o.operands[0]];
+    llvm::Value* n = product(x.dims);
+    if (!rev) {
+      set(o.results[0], c_call("halo_log_sum_exp_vec", f64, {n, x.v}));
+      return;
+    }
+    Val x_adj = zero_tensor(x.dims);
+    c_call("halo_log_sum_exp_vec_rev", b_.getVoidTy(), {n, x.v, scalar(o.operands[1]), scalar(o.operands[2]), x_adj.v});
+    vals_[o.results[0]] = x_adj;
+  }
+
+  // softmax, log_softmax, cumulative_sum: n elements in, n out.
+  void normaliser_kernel(const ir::Op& o, const std::string& name, bool rev) {
+    const Val& x = vals_[o.operands[0]];
+    llvm::Value* n = product(x.dims);
+    if (!rev) {
+      Val out{alloc_tensor(ir::Elem::F64, x.dims), x.dims};
+      c_call("halo_" + name, b_.getVoidTy(), {n, x.v, out.v});
+      vals_[o.results[0]] = out;
+      return;
+    }
+    const Val& out = vals_[o.operands[1]];
+    const Val& out_adj = vals_[o.operands[2]];
+    Val x_adj = zero_tensor(x.dims);
+    if (name == "cumulative_sum") c_call("halo_cumulative_sum_rev", b_.getVoidTy(), {n, out_adj.v, x_adj.v});
+    else c_call("halo_" + name + "_rev", b_.getVoidTy(), {n, out.v, out_adj.v, x_adj.v});
+    vals_[o.results[0]] = x_adj;
+  }
+
+  // sort_asc / sort_desc; the reverse routes each adjoint back through the sorting permutation.
+  void sort_kernel(const ir::Op& o, const std::string& name, bool rev) {
+    const Val& x = vals_[o.operands[0]];
+    llvm::Value* n = product(x.dims);
+    if (!rev) {
+      Val out{alloc_tensor(ir::Elem::F64, x.dims), x.dims};
+      c_call("halo_" + name, b_.getVoidTy(), {n, x.v, out.v});
+      vals_[o.results[0]] = out;
+      return;
+    }
+    const Val& out_adj = vals_[o.operands[2]];
+    llvm::Value* idx = alloc_tensor(ir::Elem::I64, {n});
+    const std::string order = name == "sort_asc" ? "asc" : "desc";
+    c_call("halo_sort_indices_" + order, b_.getVoidTy(), {n, x.v, idx});
+    Val x_adj = zero_tensor(x.dims);
+    c_call("halo_sort_rev", b_.getVoidTy(), {n, idx, out_adj.v, x_adj.v});
+    vals_[o.results[0]] = x_adj;
+  }
+
+  // mdivide_left_tri_low(L, B) = L^-1 B and mdivide_right_tri_low(B, L) = B L^-1; B a matrix
+  // or a (row) vector (one column / row).
+  void triangular_solve_kernel(const ir::Op& o, const std::string& name, bool rev) {
+    const bool left = name == "mdivide_left_tri_low";
+    const Val& L = vals_[o.operands[left ? 0 : 1]];
+    const Val& B = vals_[o.operands[left ? 1 : 0]];
+    const bool matrix_b = f_.type_of(o.operands[left ? 1 : 0]).elem_rank == 2;
+    llvm::Value* K = L.dims[0];
+    // B is K x n (left) or n x K (right).
+    llvm::Value* n = matrix_b ? B.dims[left ? 1 : 0] : b_.getInt64(1);
+    if (!rev) {
+      Val X{alloc_tensor(ir::Elem::F64, B.dims), B.dims};
+      if (left) c_call("halo_mdivide_left_tri_low", b_.getVoidTy(), {K, n, L.v, B.v, X.v});
+      else c_call("halo_mdivide_right_tri_low", b_.getVoidTy(), {n, K, B.v, L.v, X.v});
+      vals_[o.results[0]] = X;
+      return;
+    }
+    const Val& X = vals_[o.operands[2]];
+    const Val& X_adj = vals_[o.operands[3]];
+    Val L_adj = zero_tensor(L.dims), B_adj = zero_tensor(B.dims);
+    llvm::Value* work = scratch(b_.CreateMul(K, n));
+    if (left) c_call("halo_mdivide_left_tri_low_rev", b_.getVoidTy(), {K, n, L.v, X.v, X_adj.v, L_adj.v, B_adj.v, work});
+    else c_call("halo_mdivide_right_tri_low_rev", b_.getVoidTy(), {n, K, L.v, X.v, X_adj.v, L_adj.v, B_adj.v, work});
+    vals_[o.results[left ? 0 : 1]] = L_adj;
+    vals_[o.results[left ? 1 : 0]] = B_adj;
+  }
+
+  void determinant_kernel(const ir::Op& o, const std::string& name, bool rev) {
+    auto* f64 = b_.getDoubleTy();
+    const Val& A = vals_[o.operands[0]];
+    llvm::Value* K = A.dims[0];
+    llvm::Value* KK = b_.CreateMul(K, K);
+    if (!rev) {
+      set(o.results[0], c_call("halo_" + name, f64, {K, A.v, scratch(b_.CreateAdd(KK, K))}));
+      return;
+    }
+    Val A_adj = zero_tensor(A.dims);
+    llvm::Value* work = scratch(b_.CreateAdd(b_.CreateMul(KK, b_.getInt64(2)), K));
+    llvm::Value* result = scalar(o.operands[1]);
+    llvm::Value* adj = scalar(o.operands[2]);
+    if (name == "log_determinant") c_call("halo_log_determinant_rev", b_.getVoidTy(), {K, A.v, adj, A_adj.v, work});
+    else c_call("halo_determinant_rev", b_.getVoidTy(), {K, A.v, result, adj, A_adj.v, work});
+    vals_[o.results[0]] = A_adj;
+  }
+
+  // A^-1 (NaN for a singular A, as the stdlib returns it).
+  void inverse_kernel(const ir::Op& o, bool rev) {
+    const Val& A = vals_[o.operands[0]];
+    llvm::Value* K = A.dims[0];
+    llvm::Value* KK = b_.CreateMul(K, K);
+    if (!rev) {
+      Val out{alloc_tensor(ir::Elem::F64, A.dims), A.dims};
+      c_call("halo_inverse", b_.getInt32Ty(), {K, A.v, out.v, scratch(b_.CreateAdd(KK, K))});
+      vals_[o.results[0]] = out;
+      return;
+    }
+    Val A_adj = zero_tensor(A.dims);
+    c_call("halo_inverse_rev", b_.getVoidTy(), {K, vals_[o.operands[1]].v, vals_[o.operands[2]].v, A_adj.v, scratch(KK)});
+    vals_[o.results[0]] = A_adj;
+  }
+
+  // L L' of the lower trapezoid of an m x n L.
+  void lower_tri_self_transpose_kernel(const ir::Op& o, bool rev) {
+    const Val& L = vals_[o.operands[0]];
+    llvm::Value* m = L.dims[0];
+    llvm::Value* n = L.dims[1];
+    if (!rev) {
+      Val out{alloc_tensor(ir::Elem::F64, {m, m}), {m, m}};
+      c_call("halo_multiply_lower_tri_self_transpose", b_.getVoidTy(), {m, n, L.v, out.v});
+      vals_[o.results[0]] = out;
+      return;
+    }
+    Val L_adj = zero_tensor(L.dims);
+    c_call("halo_multiply_lower_tri_self_transpose_rev", b_.getVoidTy(), {m, n, L.v, vals_[o.operands[2]].v, L_adj.v});
+    vals_[o.results[0]] = L_adj;
+  }
+
+  // eigenvalues_sym / eigenvectors_sym: one decomposition gives both; the reverse recomputes
+  // the part the forward did not keep.
+  void eigen_kernel(const ir::Op& o, const std::string& name, bool rev) {
+    const Val& A = vals_[o.operands[0]];
+    llvm::Value* K = A.dims[0];
+    llvm::Value* KK = b_.CreateMul(K, K);
+    const bool values = name == "eigenvalues_sym";
+    Val vals{alloc_tensor(ir::Elem::F64, {K}), {K}}, vecs{alloc_tensor(ir::Elem::F64, {K, K}), {K, K}};
+    c_call("halo_eigen_sym", b_.getVoidTy(), {K, A.v, vals.v, vecs.v, scratch(KK)});
+    if (!rev) {
+      vals_[o.results[0]] = values ? vals : vecs;
+      return;
+    }
+    llvm::Value* null = llvm::ConstantPointerNull::get(b_.getPtrTy());
+    llvm::Value* adj = vals_[o.operands[2]].v;
+    Val A_adj = zero_tensor(A.dims);
+    c_call("halo_eigen_sym_rev", b_.getVoidTy(),
+           {K, vals.v, vecs.v, values ? adj : null, values ? null : adj, A_adj.v, scratch(b_.CreateMul(KK, b_.getInt64(2)))});
+    vals_[o.results[0]] = A_adj;
+  }
+
+  // Multivariate draws; the rng handle (an i64 address) is the last operand. multi_normal*
+  // take one mean or an array of means (one draw each).
+  void rng_kernel(const ir::Op& o, const std::string& name) {
+    auto* i64 = b_.getInt64Ty();
+    llvm::Value* rng = b_.CreateIntToPtr(scalar(o.operands.back()), b_.getPtrTy());
+    if (name == "lkj_corr_cholesky_rng") {
+      llvm::Value* K = scalar(o.operands[0]);
+      Val L{alloc_tensor(ir::Elem::F64, {K, K}), {K, K}};
+      c_call("halo_lkj_corr_cholesky_rng", b_.getVoidTy(), {K, scalar(o.operands[1]), L.v, scratch(b_.CreateMul(K, K)), rng});
+      vals_[o.results[0]] = L;
+      return;
+    }
+    const Val& first = vals_[o.operands[0]];
+    if (name == "categorical_rng" || name == "categorical_logit_rng") {
+      set(o.results[0], c_call("halo_" + name, i64, {first.dims[0], first.v, rng}));
+      return;
+    }
+    if (name == "dirichlet_rng") {
+      Val out{alloc_tensor(ir::Elem::F64, first.dims), first.dims};
+      c_call("halo_dirichlet_rng", b_.getVoidTy(), {first.dims[0], first.v, out.v, rng});
+      vals_[o.results[0]] = out;
+      return;
+    }
+    // multi_normal(_cholesky)_rng(mu, Sigma or L)
+    const Val& S = vals_[o.operands[1]];
+    const bool arrayed = f_.type_of(o.operands[0]).array_rank > 0;
+    llvm::Value* K = S.dims[0];
+    require_eq(S.dims[1], K, name + ": the matrix has {} columns and {} rows", o.source_line);
+    require_eq(first.dims[arrayed ? 1 : 0], K, name + ": mu has {} elements but the matrix {} rows", o.source_line);
+    Val out{alloc_tensor(ir::Elem::F64, first.dims), first.dims};
+    llvm::Value* work = name == "multi_normal_rng" ? scratch(b_.CreateAdd(b_.CreateMul(K, K), K)) : nullptr;
+    counted_loop(b_.getInt64(0), arrayed ? first.dims[0] : b_.getInt64(1), [&](llvm::Value* i) {
+      llvm::Value* offset = b_.CreateMul(i, K);
+      std::vector<llvm::Value*> args = {K, f64_at(first, offset), S.v, f64_at(out, offset)};
+      if (work) args.push_back(work);
+      args.push_back(rng);
+      c_call("halo_" + name, b_.getVoidTy(), args);
+    }, "draws");
+    vals_[o.results[0]] = out;
   }
 
   void var(const ir::Op& o) {

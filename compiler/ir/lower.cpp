@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "ir/builder.h"
+#include "ir/lower_functions.h"
 #include "semantic/signatures.h"
 
 namespace halo::ir {
@@ -56,13 +57,17 @@ const std::set<std::string>& unary_math() {
       "logit", "inv_logit", "log_inv_logit", "log1m_inv_logit", "log1m", "log1p_exp", "log1m_exp",
       "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh",
       "atanh", "exp2", "log2", "log10", "softplus", "sigmoid", "relu", "gelu", "elu",
-      "leaky_relu", "inv_cloglog"};
+      "leaky_relu", "inv_cloglog",
+      // piecewise constant: the stdlib's derivatives are 0
+      "floor", "ceil", "round", "trunc", "step"};
   return names;
 }
 const std::set<std::string>& binary_math() {
   static const std::set<std::string> names = {"pow", "fmin", "fmax", "atan2", "hypot",
                                               "log_diff_exp", "lbeta", "lchoose", "fdim",
-                                              "binomial_coefficient_log", "owens_t", "fmod"};
+                                              "binomial_coefficient_log", "owens_t", "fmod",
+                                              "lmultiply", "multiply_log", "log_inv_logit_diff",
+                                              "log_falling_factorial", "log_rising_factorial"};
   return names;
 }
 
@@ -853,6 +858,7 @@ class FunctionLowerer {
       }
       case ExprKind::Call: {
         const auto& c = static_cast<const ast::Call&>(e);
+        if (c.name == "abs" && c.type.base == BaseKind::Int) return false;  // int-valued: LibraryLowering
         if (c.args.size() == 1) return unary_math().count(c.name) > 0 || c.name == "square" || c.name == "inv";
         if (c.args.size() == 2) return binary_math().count(c.name) > 0;
         return false;
@@ -1033,6 +1039,8 @@ class FunctionLowerer {
       b_.emit(std::move(branch));
       return b_.load(result);
     }
+    if (LibraryLowering::handles_division(bn))
+      return LibraryLowering(b_, static_cast<int>(bn.span.begin_line)).division(bn, expr(*bn.lhs), expr(*bn.rhs));
     if (is_container(lt) || is_container(rt)) throw Unsupported(bn.span, "this operator on containers");
     return scalar_binary(bn.op, expr(*bn.lhs), expr(*bn.rhs), bn.span);
   }
@@ -1433,6 +1441,11 @@ class FunctionLowerer {
       if (args[k] == kNoValue) args[k] = expr(*c.args[k]);
       return args[k];
     };
+    if (LibraryLowering::handles(c, rng_ != kNoValue)) {
+      for (size_t k = 0; k < c.args.size(); ++k) arg(k);
+      ValueId r = LibraryLowering(b_, static_cast<int>(c.span.begin_line)).call(c, args, rng_);
+      if (r != kNoValue) return r;
+    }
     if (c.args.size() == 1 && (unary_math().count(n) || n == "square" || n == "inv")) return scalar_call(n, {arg(0)});
     if (c.args.size() == 2 && binary_math().count(n)) return scalar_call(n, {arg(0), arg(1)});
     if (n == "log_sum_exp" && c.args.size() == 2) return b_.call("log_sum_exp", {to_real(arg(0)), to_real(arg(1))});
@@ -1525,7 +1538,10 @@ class FunctionLowerer {
         any_container = any_container || is_container(a->type);
       }
       // A vectorised _cdf is a product (Stan); the log forms sum like densities.
-      if (sfx == "_cdf" && any_container) throw Unsupported(c.span, "a vectorised _cdf");
+      // (the product as exp of the summed log cdfs)
+      if (sfx == "_cdf" && any_container)
+        return b_.call("exp", {log_density_term(n.substr(0, n.size() - 4), dargs, false, c.span, c.signature,
+                                                n.substr(0, n.size() - 4) + "_lcdf")});
       return log_density_term(n.substr(0, n.size() - sfx.size()), dargs, false, c.span, c.signature, n);
     }
     if (n == "rep_matrix" && c.args.size() == 3 && c.args[0]->type.is_scalar()) {
@@ -1602,6 +1618,11 @@ class FunctionLowerer {
         "categorical_lpmf",           "categorical_logit_lpmf", "dirichlet_lpdf",
         "multi_normal_lpdf",          "multi_normal_cholesky_lpdf", "lkj_corr_cholesky_lpdf",
         "normal_mixture_lpdf"};
+    if (!supported.count(kernel) && LibraryLowering::handles_density(kernel)) {
+      std::vector<ValueId> xs;
+      for (const ast::Expr* a : args) xs.push_back(to_real_scalar(expr(*a), *a));
+      return LibraryLowering(b_, static_cast<int>(span.begin_line)).density(kernel, xs, flags);
+    }
     if (!supported.count(kernel)) throw Unsupported(span, "the density " + kernel);
     std::vector<ValueId> xs;
     for (const ast::Expr* a : args) xs.push_back(to_real_scalar(expr(*a), *a));
