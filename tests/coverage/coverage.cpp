@@ -149,9 +149,9 @@ std::string shapes_text(const std::vector<Shape>& shapes) {
   return s + ")";
 }
 
-// The program of one variant. Its call's result type comes from the signature table, so that
-// the program can use one element of it.
-std::string program_text(const Signature& sig, const std::vector<Shape>& shapes) {
+// The program of one variant (real arguments as parameters, or with `all_data` as data). Its
+// call's result type comes from the signature table, so that the program can use one element.
+std::string program_text(const Signature& sig, const std::vector<Shape>& shapes, bool all_data = false) {
   std::vector<halo::semantic::ArgInfo> infos;
   std::string data, params, args;
   for (size_t k = 0; k < shapes.size(); ++k) {
@@ -163,7 +163,7 @@ std::string program_text(const Signature& sig, const std::vector<Shape>& shapes)
     for (int d = 0; d < s.array_dims + element_rank(s.base); ++d) info.type.dims.push_back(halo::ast::Dim::constant(kSize));
     if (s.base == BaseKind::Int && s.array_dims == 0) info.value = halo::ast::Dim::sym(name);
     infos.push_back(info);
-    (s.base == BaseKind::Int ? data : params) += "  " + declaration(s, name) + "\n";
+    (s.base == BaseKind::Int || all_data ? data : params) += "  " + declaration(s, name) + "\n";
     args += (k == 0 ? "" : (k == 1 && halo::semantic::needs_bar(sig.kind)) ? " | " : ", ") + name;
   }
   // A density of the variate alone is written std_normal_lpdf(y |), as Stan allows.
@@ -311,6 +311,7 @@ int main(int argc, char** argv) {
   std::set<std::string> compiling;
   std::map<std::string, std::vector<std::string>> failures;  // name -> "key: shapes: message"
   int variants_total = 0, variants_ok = 0, rejected = 0, signatures_total = 0;
+  std::set<std::string> data_only;  // names whose failing programs compile with data arguments
   for (const Signature& sig : table) {
     if (!only.empty() && sig.name != only) continue;
     ++signatures_total;
@@ -325,6 +326,8 @@ int main(int argc, char** argv) {
       }
       all = false;
       if (r.outcome == Outcome::Rejected) ++rejected;
+      if (r.outcome == Outcome::Fails && compile(program_text(sig, shapes, true), stdlib, full).outcome == Outcome::Compiles)
+        data_only.insert(sig.name);
       failures[sig.name].push_back(sig.key + " " + shapes_text(shapes) + ": " +
                                    (r.outcome == Outcome::Rejected ? "front end rejects the test program: " : "") +
                                    r.message);
@@ -342,6 +345,11 @@ int main(int argc, char** argv) {
             << " (variants: " << variants_ok << " / " << variants_total << ")\n";
   for (const auto& [kind, kc] : by_kind) std::cout << "  " << kind << ": " << kc.compiling << " / " << kc.total << "\n";
   if (rejected) std::cout << "  (" << rejected << " test programs rejected by the front end: a generator problem)\n";
+  if (!data_only.empty()) {
+    std::cout << "Compiling only with data arguments (not differentiable in Halo):";
+    for (const std::string& name : data_only) std::cout << " " << name;
+    std::cout << "\n";
+  }
   std::cout << "Not compiling, by function name (" << failures.size() << " names):\n";
   for (const auto& [name, list] : failures) {
     std::cout << "  " << name << ": " << list.size() << " variant(s); e.g. " << list[0] << "\n";
