@@ -397,6 +397,93 @@ model {
   d.check_gradient(theta);
 }
 
+TEST_CASE("library functions: more argument shapes (arrays of vectors and matrices, row vectors)") {
+  auto m = build(R"(
+parameters {
+  array[3] vector[2] av;
+  row_vector[4] r;
+  matrix[2, 2] M;
+  array[2, 2] real a2;
+}
+transformed parameters {
+  array[2] vector[2] tl = tail(av, 2);
+  array[2] vector[2] sg = segment(av, 1, 2);
+  array[3] vector[2] rv = reverse(av);
+  array[5] vector[2] aa = append_array(av, tail(av, 2));
+  array[2, 2] matrix[2, 2] rm = rep_array(M, 2, 2);
+  array[2, 2, 2] real r3 = rep_array(r[1], 2, 2, 2);
+  row_vector[4] cs = cumulative_sum(r);
+  row_vector[2] sg2 = segment(r, 2, 2);
+  array[4] real ta = to_array_1d(r);
+  array[4] real ta2 = to_array_1d(a2);
+  matrix[2, 2] tm = to_matrix(ta, 2, 2);
+  matrix[2, 2] tm2 = to_matrix(a2);
+  array[3] real la = linspaced_array(3, 0, exp(r[1]));
+  row_vector[3] lr = linspaced_row_vector(3, -1, 1);
+  vector[1] rdp = rows_dot_product(r, r);
+  row_vector[4] cdp = columns_dot_product(r, 2 * r);
+  vector[2] rdpv = rows_dot_product(av[1], av[2]);
+  row_vector[2] cdpm = columns_dot_product(M, M);
+  real lmr = log_mix([0.3, 0.7]', r[1:2]);
+  real lmrv = log_mix([0.3, 0.7], av[1]);
+  vector[2] ffr = falling_factorial(exp(av[1]) + 3, 1.5);
+  matrix[2, 2] mdr = mdivide_right(M, M + diag_matrix(rep_vector(3, 2)));
+}
+model {
+  target += dot_product(tl[1], tl[2]) + sum(sg[2]) + dot_product(rv[1], av[1]) + sum(aa[4]) + sum(aa[5]);
+  target += sum(rm[2, 1] .* M) + sum(to_array_1d(r3)) + dot_self(cs) + sum(sg2) + sum(ta) + sum(ta2);
+  target += sum(tm .* tm) + sum(tm2 * tm2) + sum(la) + sum(lr) + rdp[1] + sum(cdp) + sum(rdpv) + sum(cdpm);
+  target += lmr + lmrv + sum(ffr) + sum(mdr);
+}
+)");
+  Density d{*m, {}};
+  V av = {0.3, -0.6, 1.1, 0.4, -0.2, 0.9}, r = {0.5, -0.4, 1.7, 0.2}, Mv = {1.3, -0.2, 0.4, 0.6}, a2 = {0.1, -0.7, 0.8, 0.25};
+  V theta = concat({av, r, Mv, a2});
+  auto vec = [&](int i) { return V{av[2 * i], av[2 * i + 1]}; };
+  // array[n] vector[2] in Stan's order: the array index fastest.
+  auto arrays = [](std::vector<V> xs) {
+    V out;
+    for (int k = 0; k < 2; ++k)
+      for (const V& x : xs) out.push_back(x[k]);
+    return out;
+  };
+  V expected;
+  append(expected, arrays({vec(1), vec(2)}));
+  append(expected, arrays({vec(0), vec(1)}));
+  append(expected, arrays({vec(2), vec(1), vec(0)}));
+  append(expected, arrays({vec(0), vec(1), vec(2), vec(1), vec(2)}));
+  for (double x : Mv) append(expected, V(4, x));
+  append(expected, V(8, r[0]));
+  double acc = 0;
+  for (double x : r) expected.push_back(acc += x);
+  append(expected, {r[1], r[2]});
+  append(expected, r);
+  append(expected, a2);                           // row-major: a2[1,1], a2[1,2], a2[2,1], a2[2,2]
+  append(expected, r);                            // to_matrix(ta, 2, 2), column-major
+  append(expected, {a2[0], a2[2], a2[1], a2[3]});  // to_matrix(a2)[i, j] = a2[i][j]
+  append(expected, {0.0, std::exp(r[0]) / 2, std::exp(r[0])});
+  append(expected, {-1.0, 0.0, 1.0});
+  double rr = 0;
+  for (double x : r) rr += x * x;
+  expected.push_back(rr);
+  for (double x : r) expected.push_back(2 * x * x);
+  append(expected, {av[0] * av[2], av[1] * av[3]});
+  append(expected, {Mv[0] * Mv[0] + Mv[1] * Mv[1], Mv[2] * Mv[2] + Mv[3] * Mv[3]});
+  auto log_mix = [](double t, double a, double b) { return std::log(t * std::exp(a) + (1 - t) * std::exp(b)); };
+  expected.push_back(log_mix(0.3, r[0], r[1]));
+  expected.push_back(log_mix(0.3, av[0], av[1]));
+  for (int k = 0; k < 2; ++k) {
+    double x = std::exp(av[k]) + 3;
+    expected.push_back(std::exp(std::lgamma(x + 1) - std::lgamma(x - 0.5)));
+  }
+  Mat M(2, 2, Mv.data()), A = M;
+  A(0, 0) += 3;
+  A(1, 1) += 3;
+  append_mat(expected, mul(M, inverse(A)));
+  check_values(transformed(*m, theta), expected, 1e-12);
+  d.check_gradient(theta);
+}
+
 TEST_CASE("library functions: int-valued rearranging, sorting indices, rank and integer functions") {
   auto m = build(R"(
 data {
