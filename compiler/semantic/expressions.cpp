@@ -891,7 +891,8 @@ Type Checker::call(ast::Call& c, bool as_statement) {
 
   // Rules that depend on the name only.
   const bool bar = name_needs_bar(c.name);
-  if (bar && !c.has_bar) {
+  // A density of the variate alone (std_normal_lpdf(y)) has nothing to put after a bar.
+  if (bar && !c.has_bar && c.args.size() > 1) {
     Diagnostic& d = diags_.error(c.span, "a call to '" + c.name + "' needs '|' after its first argument");
     d.hint = "write " + c.name + "(y | ...): the variate, then '|', then the parameters";
   } else if (!bar && c.has_bar) {
