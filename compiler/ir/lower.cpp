@@ -1509,7 +1509,7 @@ class FunctionLowerer {
       const Type t = f_.type_of(x);  // a copy: emitting ops grows the value table
       return t.elem_rank == 2 ? b_.dim(x, 1) : (t.row ? b_.dim(x, 0) : b_.const_i64(1));
     }
-    if ((n == "log_sum_exp" || n == "max" || n == "min") && c.args.size() == 1) return reduce_loop(n, arg(0), c.span);
+    if ((n == "max" || n == "min") && c.args.size() == 1) return reduce_loop(n, arg(0), c.span);
     if ((n == "max" || n == "min") && c.args.size() == 2) {
       ValueId a = arg(0), bv = arg(1);
       if (c.type.is_int())
@@ -1722,8 +1722,8 @@ class FunctionLowerer {
     });
   }
 
-  // max / min / log_sum_exp of a container, as a loop (the stdlib's container kernels will
-  // replace it).
+  // max / min of a container, as a loop (log_sum_exp of a container is the stdlib kernel:
+  // lower_functions.cpp).
   ValueId reduce_loop(const std::string& n, ValueId x, Span span) {
     ValueId count = numel(x);
     Op check = Op::make(OpKind::Check, {b_.cmp(CmpPred::Gt, count, b_.const_i64(0))});
@@ -1750,13 +1750,7 @@ class FunctionLowerer {
       if (n == "min") b_.store(best, b_.emit1(OpKind::Select, {b_.cmp(CmpPred::Lt, xi, cur), xi, cur}, et));
       else b_.store(best, b_.emit1(OpKind::Select, {b_.cmp(CmpPred::Gt, xi, cur), xi, cur}, et));
     });
-    ValueId m = b_.load(best);
-    if (n != "log_sum_exp") return m;
-    // log_sum_exp(x) = m + log(sum(exp(x - m))); an all -inf input gives -inf.
-    ValueId total = b_.map(true, {count}, {flat, m}, {Broadcast::Elementwise, Broadcast::Scalar}, Type::f64(),
-                           [&](const std::vector<ValueId>& a) { return b_.call("exp", {b_.sub(a[0], a[1])}); });
-    ValueId finite = b_.cmp(CmpPred::Gt, m, b_.const_f64(-HUGE_VAL));
-    return b_.emit1(OpKind::Select, {finite, b_.add(m, b_.call("log", {total})), m}, Type::f64());
+    return b_.load(best);
   }
 
  public:
