@@ -12,7 +12,7 @@
 # Writes one JSON record per model (--out) for a later script to set beside `halo sample`.
 #
 #   Rscript bench/rstan_nuts.R [--models eight_schools,logistic,arK,low_dim,bnn] [--chains 4]
-#       [--warmup 1000] [--samples 1000] [--seed 1] [--cores N] [--out FILE] [--posteriordb DIR]
+#       [--warmup 1000] [--samples 1000] [--seed 1] [--cores N] [--out FILE]
 #
 # Stan 2.21 needs the old array syntax (the bench/stan/*.stan files) and Boost through a
 # directory holding one symlink boost -> /usr/include/boost (../shared/toolchain.md section 7).
@@ -26,8 +26,7 @@ script_dir <- dirname(normalizePath(sub("^--file=", "", args[grep("^--file=", ar
 repo <- normalizePath(file.path(script_dir, ".."))
 opt <- list(models = "eight_schools,logistic,arK,low_dim,bnn", chains = 4, warmup = 1000,
             samples = 1000, seed = 1, cores = min(4, parallel::detectCores()),
-            out = file.path(repo, "bench", "results", "rstan_nuts.json"),
-            posteriordb = file.path(dirname(repo), "shared", "posteriordb"))
+            out = file.path(repo, "bench", "results", "rstan_nuts.json"))
 targs <- commandArgs(trailingOnly = TRUE)
 i <- 1
 while (i <= length(targs)) {
@@ -44,11 +43,11 @@ rstan_options(boost_lib = boost_dir)
 rstan_options(auto_write = FALSE)
 
 gen_dir <- file.path(tempdir(), "halo-bench-data")
-pdb <- function(p) file.path(opt$posteriordb, p, "data.json")
+pdb <- function(p) file.path(repo, "models", "posteriordb", paste0(p, ".data.json"))
 # name -> Stan program and data (the same files the gradient bench uses).
 catalogue <- list(
   eight_schools = list(stan = "eight_schools-eight_schools_noncentered.stan",
-                       data = file.path(repo, "bench", "data", "eight_schools.data.json")),
+                       data = pdb("eight_schools-eight_schools_noncentered")),
   logistic = list(stan = "logistic.stan", data = file.path(gen_dir, "logistic.data.json")),
   arK = list(stan = "arK-arK.stan", data = pdb("arK-arK")),
   low_dim = list(stan = "low_dim_gauss_mix-low_dim_gauss_mix.stan", data = pdb("low_dim_gauss_mix-low_dim_gauss_mix")),

@@ -40,14 +40,12 @@ GRAD_TOL = 1e-8
 LP_TOL = 1e-10
 
 
-def models(pdb, gen):
+def models(gen):
     """(name, halo .model, stan .stan, data .json) for every benchmarked model."""
     out = []
     for p in POSTERIORDB:
-        data = pdb / p / "data.json"
-        if p.startswith("eight_schools"):
-            data = BENCH / "data" / "eight_schools.data.json"  # a copy, so the CTest needs no ../shared
-        out.append((p, REPO / "models" / "posteriordb" / f"{p}.model", BENCH / "stan" / f"{p}.stan", data))
+        out.append((p, REPO / "models" / "posteriordb" / f"{p}.model", BENCH / "stan" / f"{p}.stan",
+                    REPO / "models" / "posteriordb" / f"{p}.data.json"))
     out.append(("logistic (N=5000, D=20)", BENCH / "models" / "logistic.model", BENCH / "stan" / "logistic.stan",
                 gen / "logistic.data.json"))
     out.append(("bnn 1-5-10-1 (N=100)", REPO / "models" / "bnn" / "bnn.model", BENCH / "stan" / "bnn.stan",
@@ -227,8 +225,6 @@ def main():
     ap.add_argument("--build", default=str(REPO / "build"), help="Halo build directory (default: build/)")
     ap.add_argument("--haloc", help="haloc to use (default: BUILD/bin/haloc)")
     ap.add_argument("--cache", help="cache directory (default: $HALO_BENCH_CACHE or BUILD/bench-cache)")
-    ap.add_argument("--posteriordb", default=str(REPO.parent / "shared" / "posteriordb"),
-                    help="posteriordb data directory (default: ../shared/posteriordb)")
     ap.add_argument("--models", help="comma-separated substrings: run only the models whose name has one")
     ap.add_argument("--repeats", type=int, default=3, help="runs of the whole set (median taken; default 3)")
     ap.add_argument("--seconds", type=float, default=2.0, help="timing seconds per model and run (default 2)")
@@ -246,7 +242,7 @@ def main():
     cache = pathlib.Path(a.cache or os.environ.get("HALO_BENCH_CACHE") or build / "bench-cache").resolve()
     cache.mkdir(parents=True, exist_ok=True)
     gen = cache / "data"
-    chosen = models(pathlib.Path(a.posteriordb), gen)
+    chosen = models(gen)
     if a.models:
         keys = [k.strip() for k in a.models.split(",") if k.strip()]
         chosen = [m for m in chosen if any(k in m[0] for k in keys)]
@@ -256,10 +252,6 @@ def main():
         raise SystemExit(f"{haloc} not found: build it (cmake --build build --target haloc)")
     if any(str(m[3]).startswith(str(gen)) for m in chosen):
         subprocess.run([sys.executable, str(BENCH / "make_data.py"), str(gen)], check=True)
-    missing = [m[0] for m in chosen if not m[3].exists()]
-    for name in missing:
-        log(f"skipping {name}: no data (--posteriordb?)")
-    chosen = [m for m in chosen if m[0] not in missing]
     load_before = os.getloadavg()
 
     # Halo: compile (timed).
@@ -377,10 +369,16 @@ def main():
             cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
         except (OSError, StopIteration):
             pass
+        # What -march=native means here (the model name alone, "AMD EPYC", does not say).
+        march = [l.split()[-1] for l in subprocess.run(["g++", "-march=native", "-Q", "--help=target"],
+                                                       capture_output=True, text=True).stdout.splitlines()
+                 if l.strip().startswith("-march=")]
+        if march:
+            cpu += f" (g++ -march=native: {march[0]})"
         lines = [
             "# Gradient benchmark: Halo vs Stan Math 2.21",
             "",
-            f"Written by `bench/run_gradient_bench.py {' '.join(sys.argv[1:])}` on "
+            f"Written by `{' '.join(['bench/run_gradient_bench.py', *sys.argv[1:]])}` on "
             f"{datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}.",
             "",
             f"- Machine: {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; load average "

@@ -8,8 +8,8 @@
 //   stan_harness data.json [--halo model.so] [--seconds S] [--points P] [--no-time]
 //
 // 1. Cross-check (with --halo): at P random unconstrained points, the gradient of Halo
-//    (propto, Jacobian) against Stan's log_prob_grad<true,true>, component by component after
-//    mapping Halo's unconstrained order to Stan's through the parameter names; the full log
+//    (propto, Jacobian) against Stan's log_prob_grad<true,true>, component by component (the
+//    two unconstrained layouts coincide: see check_unconstrained_layout); the full log
 //    density (all constants) with and without the Jacobian against Stan's log_prob<false,J>;
 //    the propto log density up to a constant; the constrained values and transformed
 //    parameters against Stan's write_array.
@@ -28,6 +28,7 @@
 #include <iostream>
 #include <map>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -240,6 +241,32 @@ std::vector<size_t> map_names(const std::vector<std::string>& from, const std::v
   return perm;
 }
 
+std::string base_name(const std::string& stan_name) { return stan_name.substr(0, stan_name.find('.')); }
+
+// Checks that Halo's unconstrained vector lines up with Stan's, position by position; dies
+// otherwise. Both lay parameters out in declaration order, each multi-dimensional array
+// row-major (outer index slowest) with its vector/matrix elements contiguous and column-major
+// (Halo: docs/abi.md section 4; Stan 2.21: stan::io::reader in the generated log_prob). But
+// Stan 2.21's unconstrained_param_names lists arrays column-major (z.1.1, z.2.1, ...), which is
+// not the order it reads them in, so the names cannot be matched one to one: instead each
+// position must hold the same variable, and each variable the same set of names.
+void check_unconstrained_layout(const std::vector<std::string>& halo_names, const std::vector<std::string>& stan_names) {
+  if (halo_names.size() != stan_names.size())
+    die("unconstrained names: Halo has " + std::to_string(halo_names.size()) + ", Stan " +
+        std::to_string(stan_names.size()));
+  std::map<std::string, std::multiset<std::string>> halo_sets, stan_sets;
+  for (size_t i = 0; i < halo_names.size(); ++i) {
+    std::string h = halo_to_stan_name(halo_names[i]);
+    if (base_name(h) != base_name(stan_names[i]))
+      die("unconstrained position " + std::to_string(i) + " is Halo's " + halo_names[i] + " but Stan's " +
+          stan_names[i]);
+    halo_sets[base_name(h)].insert(h);
+    stan_sets[base_name(h)].insert(stan_names[i]);
+  }
+  for (const auto& kv : halo_sets)
+    if (kv.second != stan_sets[kv.first]) die("unconstrained names of '" + kv.first + "' differ between Halo and Stan");
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   size_t n = v.size();
@@ -293,26 +320,24 @@ int main(int argc, char** argv) {
   json out;
   out["dims"] = n;
 
-  // Points are drawn uniformly in (-1, 1) in Halo's unconstrained order with the generator of
+  // Points are drawn uniformly in (-1, 1) with the generator of
   // bench_gradient_time (mt19937_64 seeded 1), so point 0 is the one that tool times.
   std::unique_ptr<HaloModel> halo;
-  std::vector<size_t> unc_perm(n);  // Stan index -> Halo index
-  for (size_t i = 0; i < n; ++i) unc_perm[i] = i;
+  std::vector<std::string> halo_unc_names = stan_unc_names;
   if (!halo_path.empty()) {
     halo.reset(new HaloModel(halo_path, data_path));
     if (static_cast<size_t>(halo->unc_num(halo->model)) != n)
       die("Halo has " + std::to_string(halo->unc_num(halo->model)) + " unconstrained parameters, Stan " +
           std::to_string(n));
-    unc_perm = map_names(split_names(halo->unc_names(halo->model)), stan_unc_names, "unconstrained names");
+    halo_unc_names = split_names(halo->unc_names(halo->model));
+    check_unconstrained_layout(halo_unc_names, stan_unc_names);
   }
   std::mt19937_64 rng(1);
   std::uniform_real_distribution<double> unif(-1, 1);
   std::vector<std::vector<double>> halo_points(std::max(points, 1), std::vector<double>(n));
-  std::vector<std::vector<double>> stan_points(halo_points.size(), std::vector<double>(n));
-  for (size_t p = 0; p < halo_points.size(); ++p) {
-    for (double& x : halo_points[p]) x = unif(rng);
-    for (size_t i = 0; i < n; ++i) stan_points[p][i] = halo_points[p][unc_perm[i]];
-  }
+  for (auto& point : halo_points)
+    for (double& x : point) x = unif(rng);
+  std::vector<std::vector<double>> stan_points = halo_points;  // the same layout
 
   auto stan_grad = [&](std::vector<double>& theta, std::vector<double>& g) {
     return stan::model::log_prob_grad<true, true>(stan, theta, params_i, g, &stan_msgs);
@@ -343,10 +368,10 @@ int main(int argc, char** argv) {
       double scale = 0;
       for (double g : sg) scale = std::max(scale, std::fabs(g));
       for (size_t i = 0; i < n; ++i) {
-        double r = rel_diff(sg[i], hg[unc_perm[i]], scale);
+        double r = rel_diff(sg[i], hg[i], scale);
         if (r > max_grad_rel) {
           max_grad_rel = r;
-          worst = {{"point", p}, {"name", stan_unc_names[i]}, {"stan", sg[i]}, {"halo", hg[unc_perm[i]]}};
+          worst = {{"point", p}, {"name", halo_unc_names[i]}, {"stan", sg[i]}, {"halo", hg[i]}};
         }
       }
       max_full_rel = std::max(max_full_rel, rel_diff(s_full, h_full, 1));
