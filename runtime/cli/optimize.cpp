@@ -158,7 +158,9 @@ int run_optimize(const OptimizeOptions& o, const std::string& name_override) {
   if (result.status == LbfgsStatus::LineSearchFailed) {
     std::fprintf(stderr,
                  "halo optimize: error: %s after %d iterations; the last point was written to %s, "
-                 "but it may not be the %s (try other initial values, or --tol-rel-grad 1e4)\n",
+                 "but it may not be the %s: the density may have no maximum (an improper "
+                 "posterior), or the optimiser may need other initial values or a looser "
+                 "--tol-rel-grad\n",
                  describe(result.status), result.iterations, path.c_str(), what);
     return kExitFailure;
   }

@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <memory>
@@ -31,6 +32,17 @@ void validate_init(const std::string& init) {
           "values, got '" + init + "'");
 }
 
+// A seed is a non-negative integer that fits in 64 bits.
+uint64_t parse_seed(const std::string& text) {
+  bool digits = !text.empty() && text.size() <= 20;
+  for (char ch : text) digits = digits && ch >= '0' && ch <= '9';
+  errno = 0;
+  unsigned long long value = digits ? std::strtoull(text.c_str(), nullptr, 10) : 0;
+  require(digits && errno != ERANGE,
+          "--seed: expected a non-negative integer below 2^64, got '" + text + "'");
+  return static_cast<uint64_t>(value);
+}
+
 std::string normalise_metric(const std::string& metric) {
   if (metric == "unit_e") return "unit";
   if (metric == "diag_e") return "diag";
@@ -50,7 +62,7 @@ struct Parsers {
   CLI::Option* optimize_seed = nullptr;
   CLI::Option* run_sample_seed = nullptr;
   CLI::Option* run_optimize_seed = nullptr;
-  uint64_t seed_values[4] = {0, 0, 0, 0};
+  std::string seed_texts[4];
 };
 
 void add_model(CLI::App* app, std::string& model, bool is_source) {
@@ -60,7 +72,7 @@ void add_model(CLI::App* app, std::string& model, bool is_source) {
       ->required();
 }
 
-CLI::Option* add_sample_options(CLI::App* app, SampleOptions& o, uint64_t& seed) {
+CLI::Option* add_sample_options(CLI::App* app, SampleOptions& o, std::string& seed) {
   app->add_option("--data", o.data, "data file (CmdStan JSON)");
   app->add_option("--init", o.init,
                   "initial values: radius R (uniform(-R, R) on the unconstrained scale; 0: all "
@@ -103,7 +115,7 @@ CLI::Option* add_sample_options(CLI::App* app, SampleOptions& o, uint64_t& seed)
   return seed_option;
 }
 
-CLI::Option* add_optimize_options(CLI::App* app, OptimizeOptions& o, uint64_t& seed) {
+CLI::Option* add_optimize_options(CLI::App* app, OptimizeOptions& o, std::string& seed) {
   app->add_option("--data", o.data, "data file (CmdStan JSON)");
   app->add_option("--init", o.init,
                   "initial values: radius R, 'prior', or a .json file (as for sample)")
@@ -150,11 +162,11 @@ Parsers make_parsers(Command& c) {
 
   p.sample = p.app->add_subcommand("sample", "draw from the posterior with NUTS (Stan's adaptation)");
   add_model(p.sample, c.sample.model, false);
-  p.sample_seed = add_sample_options(p.sample, c.sample, p.seed_values[0]);
+  p.sample_seed = add_sample_options(p.sample, c.sample, p.seed_texts[0]);
 
   p.optimize = p.app->add_subcommand("optimize", "find the posterior mode (L-BFGS)");
   add_model(p.optimize, c.optimize.model, false);
-  p.optimize_seed = add_optimize_options(p.optimize, c.optimize, p.seed_values[1]);
+  p.optimize_seed = add_optimize_options(p.optimize, c.optimize, p.seed_texts[1]);
 
   p.summary = p.app->add_subcommand(
       "summary", "summarise Stan CSV files (Halo's or CmdStan's): mean, sd, MCSE, quantiles, R-hat, ESS");
@@ -167,9 +179,9 @@ Parsers make_parsers(Command& c) {
                     "$XDG_CACHE_HOME/halo, else ~/.cache/halo)");
   p.run->require_subcommand(1);
   p.run_sample = p.run->add_subcommand("sample", "compile, then `halo sample`");
-  p.run_sample_seed = add_sample_options(p.run_sample, c.run.sample, p.seed_values[2]);
+  p.run_sample_seed = add_sample_options(p.run_sample, c.run.sample, p.seed_texts[2]);
   p.run_optimize = p.run->add_subcommand("optimize", "compile, then `halo optimize`");
-  p.run_optimize_seed = add_optimize_options(p.run_optimize, c.run.optimize, p.seed_values[3]);
+  p.run_optimize_seed = add_optimize_options(p.run_optimize, c.run.optimize, p.seed_texts[3]);
   return p;
 }
 
@@ -215,6 +227,10 @@ void validate(const OptimizeOptions& o) {
 }
 
 Command parse_command_line(const std::vector<std::string>& args) {
+  if (!args.empty() && !args[0].empty() && args[0][0] != '-' && args[0] != "sample" &&
+      args[0] != "optimize" && args[0] != "summary" && args[0] != "run")
+    throw UsageError("unknown command '" + args[0] +
+                     "'; the commands are sample, optimize, summary and run");
   Command c;
   Parsers p = make_parsers(c);
   std::vector<const char*> argv;
@@ -242,7 +258,7 @@ Command parse_command_line(const std::vector<std::string>& args) {
   }
   auto seed_of = [&](CLI::Option* option, int k) -> std::optional<uint64_t> {
     if (option->count() == 0) return std::nullopt;
-    return p.seed_values[k];
+    return parse_seed(p.seed_texts[k]);
   };
   if (p.sample->parsed()) {
     c.kind = Command::Kind::Sample;
