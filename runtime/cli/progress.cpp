@@ -73,9 +73,11 @@ void Progress::update(int chain_id, int iteration, bool warmup, double step_size
 std::vector<std::string> Progress::render(std::chrono::steady_clock::time_point now) const {
   std::vector<std::string> lines;
   const int total = num_warmup_ + num_samples_;
+  long all_done = 0;
   for (int i = 0; i < num_chains_; ++i) {
     const ChainState& c = chains_[static_cast<size_t>(i)];
     int done = c.done.load(std::memory_order_relaxed);
+    all_done += done;
     int64_t start = c.start_ns.load(std::memory_order_relaxed);
     char line[200];
     if (start == 0) {
@@ -100,6 +102,22 @@ std::vector<std::string> Progress::render(std::chrono::steady_clock::time_point 
                   total > 0 ? static_cast<int>(100.0 * done / total) : 100,
                   c.step_size.load(std::memory_order_relaxed),
                   c.divergences.load(std::memory_order_relaxed), eta.c_str());
+    lines.emplace_back(line);
+  }
+  if (num_chains_ > 1 && total > 0) {
+    // The whole run: its pace so far, over every chain (waiting ones included).
+    const long all_total = static_cast<long>(total) * num_chains_;
+    const double elapsed = std::chrono::duration<double>(now - created_).count();
+    std::string eta = format_duration(elapsed);
+    if (all_done >= all_total)
+      eta = "done in " + eta;
+    else if (all_done > 0)
+      eta += ", about " + format_duration(elapsed / static_cast<double>(all_done) *
+                                          static_cast<double>(all_total - all_done)) + " left";
+    char line[200];
+    std::snprintf(line, sizeof line, "all chains %3d%%  %s",
+                  static_cast<int>(100.0 * static_cast<double>(all_done) / static_cast<double>(all_total)),
+                  eta.c_str());
     lines.emplace_back(line);
   }
   return lines;

@@ -202,7 +202,7 @@ int run_sample(const SampleOptions& o, const std::string& name_override) {
 
   const uint64_t seed = o.seed ? *o.seed : random_seed();
   const int hardware = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const int threads = o.threads > 0 ? o.threads : std::min(o.chains, hardware);
+  const int threads = std::min(o.chains, o.threads > 0 ? o.threads : hardware);
 
   nuts::ChainSettings settings;
   settings.num_warmup = o.warmup;
@@ -273,6 +273,18 @@ int run_sample(const SampleOptions& o, const std::string& name_override) {
   info.num_threads = threads;
   info.num_unconstrained = static_cast<size_t>(dim);
   info.extra = {{"halo_version", HALO_VERSION}, {"model_library", o.model}};
+  // From here on Ctrl-C is handled (interrupt.h), so no signal leaves a .part file behind. A
+  // second Ctrl-C closes every file as it is and gives it its final name.
+  std::atomic<bool> stop{false};
+  auto close_now = [&chains] {
+    for (auto& run : chains) {
+      if (!run->writer) continue;
+      run->writer->finish();
+      std::rename(run->part_path.c_str(), run->csv_path.c_str());
+    }
+  };
+
+  InterruptGuard guard(stop, close_now);
   for (auto& run : chains) {
     output::SampleRunInfo chain_info = info;
     chain_info.chain_id = run->chain_id;
@@ -289,7 +301,6 @@ int run_sample(const SampleOptions& o, const std::string& name_override) {
     }
   }
 
-  std::atomic<bool> stop{false};
   const bool show_progress = !o.quiet && is_terminal(stdout);
   Progress progress(o.chains, 1, o.warmup, o.samples, show_progress);
 
@@ -330,20 +341,10 @@ int run_sample(const SampleOptions& o, const std::string& name_override) {
       run.writer->write_draw(stats, run.values.data(), num_values);
   };
 
-  // A second Ctrl-C: close every file as it is and give it its final name.
-  auto close_now = [&chains] {
-    for (auto& run : chains) {
-      if (!run->writer) continue;
-      run->writer->finish();
-      std::rename(run->part_path.c_str(), run->csv_path.c_str());
-    }
-  };
-
   const auto start = Clock::now();
   std::vector<nuts::ChainResult> results;
   bool interrupted = false;
   {
-    InterruptGuard guard(stop, close_now);
     progress.start();
     try {
       results = nuts::run_chains(targets, inits, settings, o.chains, threads, on_draw, control);

@@ -148,7 +148,8 @@ TEST_CASE("progress: lines per chain with phase and step size and divergences an
   p.update(1, 49, true, 0.25, false);
   p.update(2, 149, false, 0.5, true);
   auto lines = p.render(t0 + std::chrono::seconds(2));
-  REQUIRE(lines.size() == 2);
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[2].find("all chains  50%") == 0);
   CHECK(lines[0].find("chain 1") == 0);
   CHECK(lines[0].find("warmup") != std::string::npos);
   CHECK(lines[0].find(" 50/200") != std::string::npos);
