@@ -2,23 +2,58 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
+#include <system_error>
 
 #include "cli/files.h"
 #include "output/stan_csv_reader.h"
 
 namespace halo::cli {
 
+namespace {
+
+// A directory stands for its sampler CSV files (as cmdstanpy.from_csv takes a directory); other
+// CSV files there (an optimisation result) are skipped.
+std::vector<output::StanCsv> read_chains(const std::vector<std::string>& args) {
+  std::vector<output::StanCsv> chains;
+  for (const std::string& arg : args) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(arg, ec)) {
+      require_readable_file(arg, "CSV file");
+      try {
+        chains.push_back(output::read_stan_csv(arg));
+      } catch (const std::exception& e) {
+        throw CliError(std::string("'") + arg + "' is not a Stan CSV file: " + e.what());
+      }
+      continue;
+    }
+    std::vector<std::string> found;
+    for (const auto& entry : std::filesystem::directory_iterator(arg, ec))
+      if (entry.is_regular_file() && entry.path().extension() == ".csv") found.push_back(entry.path().string());
+    std::sort(found.begin(), found.end());
+    size_t taken = 0;
+    for (const std::string& f : found) {
+      try {
+        output::StanCsv csv = output::read_stan_csv(f);
+        if (csv.method != "sample") continue;
+        chains.push_back(std::move(csv));
+        ++taken;
+      } catch (const std::exception&) {
+        // Not Stan CSV: not part of the run.
+      }
+    }
+    if (taken == 0) throw CliError("the directory '" + arg + "' holds no sampler CSV files");
+  }
+  return chains;
+}
+
+}  // namespace
+
 output::RunSummary summarize_files(const std::vector<std::string>& files, std::string* note) {
   if (files.empty()) throw UsageError("summary: give one or more Stan CSV files");
-  std::vector<output::StanCsv> chains;
-  for (const std::string& f : files) {
-    require_readable_file(f, "CSV file");
-    try {
-      chains.push_back(output::read_stan_csv(f));
-    } catch (const std::exception& e) {
-      throw CliError(std::string("'") + f + "' is not a Stan CSV file: " + e.what());
-    }
-    const output::StanCsv& c = chains.back();
+  std::vector<output::StanCsv> chains = read_chains(files);
+  for (const output::StanCsv& c : chains) {
+    const std::string& f = c.path;
     if (c.method != "sample")
       throw CliError("'" + f + "' holds " + (c.method.empty() ? std::string("no method") : "method = " + c.method) +
                      " output; halo summary reads sampler output (method = sample)");

@@ -9,7 +9,7 @@
 
 namespace halo::cli {
 
-// Reads the files as chains of one run. Chains of unequal length (an interrupted run) are cut
+// Reads the files as chains of one run; a directory stands for the sampler CSV files in it. Chains of unequal length (an interrupted run) are cut
 // to the shortest, and `note` says so. Throws CliError for unreadable files, files that are not
 // sampler output, or chains that do not belong together.
 output::RunSummary summarize_files(const std::vector<std::string>& files, std::string* note = nullptr);

@@ -132,12 +132,14 @@ TEST_CASE("sample: draws are identical bit for bit whatever the number of thread
     REQUIRE(r.exit_code == 0);
   };
   run("1", "5", "t1");
+  run("2", "5", "t2");
   run("3", "5", "t3");
   run("2", "6", "other-seed");
   for (int c = 1; c <= 3; ++c) {
     const std::string name = "/normal-" + std::to_string(c) + ".csv";
     std::string one = draws_and_adaptation(s.dir + "/t1" + name);
     CHECK(one.size() > 1000);
+    CHECK(one == draws_and_adaptation(s.dir + "/t2" + name));
     CHECK(one == draws_and_adaptation(s.dir + "/t3" + name));
     CHECK(one != draws_and_adaptation(s.dir + "/other-seed" + name));
   }

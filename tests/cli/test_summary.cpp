@@ -69,3 +69,18 @@ TEST_CASE("summary: bad files get one message") {
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("cannot read the CSV file") != std::string::npos);
 }
+
+TEST_CASE("summary: a directory stands for its sampler CSV files") {
+  const std::string dir = fresh_dir("summary-directory");
+  for (const char* f : {"cmdstan-1.csv", "cmdstan-2.csv"}) write_text(dir + "/" + f, slurp(fixture(f)));
+  // Not part of the run: an optimisation result and a note.
+  write_text(dir + "/mode.csv", "# model = m_model\n# method = optimize\nlp__,theta\n-5,0.2\n");
+  write_text(dir + "/notes.txt", "hello\n");
+  ProcessResult r = run_process({halo_program(), "summary", dir});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("2 chains, 200 draws each") != std::string::npos);
+  r = run_process({halo_program(), "summary", fresh_dir("summary-empty")});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("holds no sampler CSV files") != std::string::npos);
+}
