@@ -1839,6 +1839,8 @@ class FunctionLowerer {
         return !(o == ast::Origin::Data || o == ast::Origin::TransformedData);
       }
       default: {
+        // net(x): the network's weights are parameters, whatever x is.
+        if (e.kind == ExprKind::Call && static_cast<const ast::Call&>(e).resolved.rfind("network ", 0) == 0) return true;
         bool any = false;
         for_each_any_child(e, [&](const ast::Expr& c) { any = any || depends_on_parameters(c); });
         return any;
