@@ -153,8 +153,11 @@ class FunctionLowering {
   }
 
   // Emits `for (i = lo; i < hi; ++i) body(i)` (half-open) and leaves the builder after it.
+  // `unroll = false` marks the loop llvm.loop.unroll.disable: outer loops over network widths
+  // (constants) would otherwise be fully unrolled around their vectorised inner loops, which
+  // multiplies code size and compile time for no speed.
   void counted_loop(llvm::Value* lo, llvm::Value* hi, const std::function<void(llvm::Value*)>& body,
-                    const char* name = "loop") {
+                    const char* name = "loop", bool unroll = true) {
     auto* pre = b_.GetInsertBlock();
     auto* head = llvm::BasicBlock::Create(ctx_, std::string(name) + ".head", fn_);
     auto* loop = llvm::BasicBlock::Create(ctx_, std::string(name) + ".body", fn_);
@@ -168,7 +171,13 @@ class FunctionLowering {
     body(i);
     llvm::Value* next = b_.CreateAdd(i, b_.getInt64(1), "", /*HasNUW=*/true, /*HasNSW=*/true);
     i->addIncoming(next, b_.GetInsertBlock());
-    b_.CreateBr(head);
+    llvm::BranchInst* back = b_.CreateBr(head);
+    if (!unroll) {
+      llvm::Metadata* disable = llvm::MDNode::get(ctx_, llvm::MDString::get(ctx_, "llvm.loop.unroll.disable"));
+      llvm::MDNode* loop_id = llvm::MDNode::getDistinct(ctx_, {nullptr, disable});
+      loop_id->replaceOperandWith(0, loop_id);
+      back->setMetadata(llvm::LLVMContext::MD_loop, loop_id);
+    }
     b_.SetInsertPoint(exit);
   }
 
@@ -615,7 +624,11 @@ class FunctionLowering {
           llvm::Value* n = modes[r] == ir::MapResult::SumOverRows ? dims[1] : dims[0];
           outs[r].dims = {n};
           outs[r].v = alloc_tensor(ir::Elem::F64, outs[r].dims);
-          fill(ir::Elem::F64, outs[r].v, n, 0.0);
+          // A row sum (one per column) runs along the inner loop: it accumulates in a register
+          // (a store to the same address per element would serialise the loop) and is stored
+          // once per column.
+          if (modes[r] == ir::MapResult::SumOverRows) sums[r] = entry_alloca(f64, "map.colsum");
+          else fill(ir::Elem::F64, outs[r].v, n, 0.0);
           break;
         }
       }
@@ -662,8 +675,12 @@ class FunctionLowering {
             b_.setFastMathFlags(saved);
             break;
           case ir::MapResult::SumOverRows:
+            b_.setFastMathFlags(reassoc);
+            b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(f64, sums[r]), y), sums[r]);
+            b_.setFastMathFlags(saved);
+            break;
           case ir::MapResult::SumOverCols: {
-            llvm::Value* p = b_.CreateGEP(f64, outs[r].v, modes[r] == ir::MapResult::SumOverRows ? col : row);
+            llvm::Value* p = b_.CreateGEP(f64, outs[r].v, row);
             b_.setFastMathFlags(reassoc);
             b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(f64, p), y), p);
             b_.setFastMathFlags(saved);
@@ -677,10 +694,15 @@ class FunctionLowering {
     } else if (ndims == 2) {
       counted_loop(b_.getInt64(0), dims[1], [&](llvm::Value* j) {
         llvm::Value* base = b_.CreateMul(j, dims[0]);
+        for (size_t r = 0; r < modes.size(); ++r)
+          if (modes[r] == ir::MapResult::SumOverRows) b_.CreateStore(llvm::ConstantFP::get(f64, 0.0), sums[r]);
         counted_loop(b_.getInt64(0), dims[0], [&](llvm::Value* i) {
           element(b_.CreateAdd(base, i), i, j);
         }, "map.rows");
-      }, "map.cols");
+        for (size_t r = 0; r < modes.size(); ++r)
+          if (modes[r] == ir::MapResult::SumOverRows)
+            b_.CreateStore(b_.CreateLoad(f64, sums[r]), b_.CreateGEP(f64, outs[r].v, j));
+      }, "map.cols", /*unroll=*/false);
     } else {
       throw CodegenError("map over more than 2 dims");
     }
@@ -690,13 +712,18 @@ class FunctionLowering {
     }
   }
 
-  // C = op(A) op(B), column-major, with the loop order that keeps the innermost loop
-  // contiguous (so it vectorises): j-k-i for A B and A B', j-i-k (dot products) for A' B.
+  // C = op(A) op(B), column-major: a call of the stdlib's halo_gemm, which picks unpacked
+  // register tiles for the thin products of network layers (a few columns, short k, matrix-vector
+  // shapes) and packed panels for large ones (linalg.cpp). Loops emitted here were 2x slower at
+  // network sizes and, fully unrolled over constant widths, most of a model's compile time.
   void matmul(const ir::Op& o) {
     const Val& A = vals_[o.operands[0]];
     const Val& B = vals_[o.operands[1]];
     const bool ta = o.i & 1, tb = o.i & 2;
     auto* f64 = b_.getDoubleTy();
+    auto* i64 = b_.getInt64Ty();
+    auto* i32 = b_.getInt32Ty();
+    auto* ptr = b_.getPtrTy();
     llvm::Value* m = ta ? A.dims[1] : A.dims[0];
     llvm::Value* inner = ta ? A.dims[0] : A.dims[1];
     llvm::Value* inner_b = tb ? B.dims[1] : B.dims[0];
@@ -707,38 +734,16 @@ class FunctionLowering {
     b_.CreateCondBr(b_.CreateICmpEQ(inner, inner_b), ok, fail_block(msg, inner, inner_b));
     b_.SetInsertPoint(ok);
     Val C{alloc_tensor(ir::Elem::F64, {m, n}), {m, n}};
-    fill(ir::Elem::F64, C.v, b_.CreateMul(m, n), 0.0);
-    auto at = [&](const Val& X, llvm::Value* r, llvm::Value* c) {  // X[r, c], column-major
-      return b_.CreateLoad(f64, b_.CreateGEP(f64, X.v, b_.CreateAdd(r, b_.CreateMul(c, X.dims[0]))));
-    };
-    llvm::FastMathFlags saved = b_.getFastMathFlags();
-    if (ta && !tb) {
-      counted_loop(b_.getInt64(0), n, [&](llvm::Value* j) {
-        counted_loop(b_.getInt64(0), m, [&](llvm::Value* i) {
-          llvm::Value* acc = entry_alloca(f64, "dot");
-          b_.CreateStore(llvm::ConstantFP::get(f64, 0.0), acc);
-          counted_loop(b_.getInt64(0), inner, [&](llvm::Value* k) {
-            llvm::FastMathFlags fmf = saved;
-            fmf.setAllowReassoc();
-            b_.setFastMathFlags(fmf);
-            b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(f64, acc), b_.CreateFMul(at(A, k, i), at(B, k, j))), acc);
-            b_.setFastMathFlags(saved);
-          }, "mm.k");
-          b_.CreateStore(b_.CreateLoad(f64, acc), b_.CreateGEP(f64, C.v, b_.CreateAdd(i, b_.CreateMul(j, m))));
-        }, "mm.i");
-      }, "mm.j");
-    } else {
-      counted_loop(b_.getInt64(0), n, [&](llvm::Value* j) {
-        counted_loop(b_.getInt64(0), inner, [&](llvm::Value* k) {
-          llvm::Value* bkj = tb ? at(B, j, k) : at(B, k, j);
-          counted_loop(b_.getInt64(0), m, [&](llvm::Value* i) {
-            llvm::Value* aik = ta ? at(A, k, i) : at(A, i, k);
-            llvm::Value* p = b_.CreateGEP(f64, C.v, b_.CreateAdd(i, b_.CreateMul(j, m)));
-            b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(f64, p), b_.CreateFMul(aik, bkj)), p);
-          }, "mm.i");
-        }, "mm.k");
-      }, "mm.j");
+    auto gemm = m_.getOrInsertFunction(
+        "halo_gemm", llvm::FunctionType::get(b_.getVoidTy(), {i32, i32, i64, i64, i64, f64, ptr, ptr, f64, ptr}, false));
+    if (auto* fn = llvm::dyn_cast<llvm::Function>(gemm.getCallee())) {
+      fn->setDoesNotThrow();
+      fn->setWillReturn();
     }
+    llvm::CallInst* call = b_.CreateCall(gemm, {b_.getInt32(ta ? 1 : 0), b_.getInt32(tb ? 1 : 0), m, n, inner,
+                                                llvm::ConstantFP::get(f64, 1.0), A.v, B.v,
+                                                llvm::ConstantFP::get(f64, 0.0), C.v});
+    call->setIsNoInline();  // one out-of-line copy per module: gemm is large
     vals_[o.results[0]] = C;
   }
 
