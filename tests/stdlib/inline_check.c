@@ -35,3 +35,13 @@ void map_inv_logit(int64_t n, const double* restrict x, double* restrict out, do
     halo_inv_logit_grad(x[i], r, &grad[i]);
   }
 }
+
+/* A softplus activation with its derivative (the forward map of a network layer under AD): the
+ * polynomial exp and log1p must inline and vectorise. */
+void map_log1p_exp(int64_t n, const double* restrict x, double* restrict out, double* restrict grad) {
+  for (int64_t i = 0; i < n; ++i) {
+    double r = halo_log1p_exp(x[i]);
+    out[i] = r;
+    halo_log1p_exp_grad(x[i], r, &grad[i]);
+  }
+}
