@@ -44,6 +44,9 @@ class FunctionLowering {
     auto* type = llvm::FunctionType::get(b_.getInt32Ty(), {ptr, ptr, ptr}, false);
     fn_ = llvm::Function::Create(type, llvm::Function::ExternalLinkage, symbol_name(f_), m_);
     fn_->addFnAttr(llvm::Attribute::NoUnwind);
+    // Entry points outside the sampler's inner loop (constrain, generated quantities, prior
+    // draws, data) run once per draw or per load: optimised for size, which is compile time.
+    if (f_.role != ir::FunctionRole::LogDensity) fn_->addFnAttr(llvm::Attribute::OptimizeForSize);
     ws_ = fn_->getArg(0);
     args_ = fn_->getArg(1);
     results_ = fn_->getArg(2);
@@ -91,7 +94,9 @@ class FunctionLowering {
     llvm::Function* helper = alloc_helper();
     llvm::Value* p = b_.CreateCall(helper, {ws_, bytes});
     auto* ok = llvm::BasicBlock::Create(ctx_, "alloc.ok", fn_);
-    b_.CreateCondBr(b_.CreateIsNull(p), fail_block("out of memory in the workspace", nullptr, nullptr), ok);
+    // One failure block for all allocations of the function: fewer blocks to optimise.
+    if (!out_of_memory_) out_of_memory_ = fail_block("out of memory in the workspace", nullptr, nullptr);
+    b_.CreateCondBr(b_.CreateIsNull(p), out_of_memory_, ok);
     b_.SetInsertPoint(ok);
     return p;
   }
@@ -155,9 +160,10 @@ class FunctionLowering {
   // Emits `for (i = lo; i < hi; ++i) body(i)` (half-open) and leaves the builder after it.
   // `unroll = false` marks the loop llvm.loop.unroll.disable: outer loops over network widths
   // (constants) would otherwise be fully unrolled around their vectorised inner loops, which
-  // multiplies code size and compile time for no speed.
+  // multiplies code size and compile time for no speed. `fold_tail` asks the vectoriser to run
+  // the last partial vector masked instead of a scalar remainder loop.
   void counted_loop(llvm::Value* lo, llvm::Value* hi, const std::function<void(llvm::Value*)>& body,
-                    const char* name = "loop", bool unroll = true) {
+                    const char* name = "loop", bool unroll = true, bool fold_tail = false) {
     auto* pre = b_.GetInsertBlock();
     auto* head = llvm::BasicBlock::Create(ctx_, std::string(name) + ".head", fn_);
     auto* loop = llvm::BasicBlock::Create(ctx_, std::string(name) + ".body", fn_);
@@ -172,9 +178,13 @@ class FunctionLowering {
     llvm::Value* next = b_.CreateAdd(i, b_.getInt64(1), "", /*HasNUW=*/true, /*HasNSW=*/true);
     i->addIncoming(next, b_.GetInsertBlock());
     llvm::BranchInst* back = b_.CreateBr(head);
-    if (!unroll) {
-      llvm::Metadata* disable = llvm::MDNode::get(ctx_, llvm::MDString::get(ctx_, "llvm.loop.unroll.disable"));
-      llvm::MDNode* loop_id = llvm::MDNode::getDistinct(ctx_, {nullptr, disable});
+    if (!unroll || fold_tail) {
+      std::vector<llvm::Metadata*> hints = {nullptr};
+      if (!unroll) hints.push_back(llvm::MDNode::get(ctx_, llvm::MDString::get(ctx_, "llvm.loop.unroll.disable")));
+      if (fold_tail)
+        hints.push_back(llvm::MDNode::get(ctx_, {llvm::MDString::get(ctx_, "llvm.loop.vectorize.predicate.enable"),
+                                                 llvm::ConstantAsMetadata::get(b_.getTrue())}));
+      llvm::MDNode* loop_id = llvm::MDNode::getDistinct(ctx_, hints);
       loop_id->replaceOperandWith(0, loop_id);
       back->setMetadata(llvm::LLVMContext::MD_loop, loop_id);
     }
@@ -356,7 +366,7 @@ class FunctionLowering {
           llvm::Value* p = b_.CreateGEP(b_.getDoubleTy(), base, i);
           llvm::Value* q = b_.CreateGEP(b_.getDoubleTy(), x.v, i);
           b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(b_.getDoubleTy(), p), b_.CreateLoad(b_.getDoubleTy(), q)), p);
-        }, "acc.view");
+        }, "acc.view", /*unroll=*/false);
         break;
       }
       case OpKind::Slice: slice(o); break;
@@ -690,7 +700,8 @@ class FunctionLowering {
       }
     };
     if (ndims == 1) {
-      counted_loop(b_.getInt64(0), dims[0], [&](llvm::Value* i) { element(i, i, i); }, "map");
+      counted_loop(b_.getInt64(0), dims[0], [&](llvm::Value* i) { element(i, i, i); }, "map", /*unroll=*/false,
+                   /*fold_tail=*/true);
     } else if (ndims == 2) {
       counted_loop(b_.getInt64(0), dims[1], [&](llvm::Value* j) {
         llvm::Value* base = b_.CreateMul(j, dims[0]);
@@ -698,7 +709,7 @@ class FunctionLowering {
           if (modes[r] == ir::MapResult::SumOverRows) b_.CreateStore(llvm::ConstantFP::get(f64, 0.0), sums[r]);
         counted_loop(b_.getInt64(0), dims[0], [&](llvm::Value* i) {
           element(b_.CreateAdd(base, i), i, j);
-        }, "map.rows");
+        }, "map.rows", /*unroll=*/false, /*fold_tail=*/true);
         for (size_t r = 0; r < modes.size(); ++r)
           if (modes[r] == ir::MapResult::SumOverRows)
             b_.CreateStore(b_.CreateLoad(f64, sums[r]), b_.CreateGEP(f64, outs[r].v, j));
@@ -1509,7 +1520,7 @@ class FunctionLowering {
       llvm::Value* p = b_.CreateGEP(b_.getDoubleTy(), r.v, i);
       llvm::Value* q = b_.CreateGEP(b_.getDoubleTy(), x.v, i);
       b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(b_.getDoubleTy(), p), b_.CreateLoad(b_.getDoubleTy(), q)), p);
-    }, "acc");
+    }, "acc", /*unroll=*/false);
   }
 
   void accumulate_elem(const ir::Op& o) {
@@ -1805,6 +1816,7 @@ class FunctionLowering {
   llvm::Value* args_ = nullptr;
   llvm::Value* results_ = nullptr;
   llvm::BasicBlock* entry_ = nullptr;
+  llvm::BasicBlock* out_of_memory_ = nullptr;  // shared by the workspace allocations
   std::vector<std::pair<llvm::BasicBlock*, llvm::BasicBlock*>> loops_;  // (continue, break)
 };
 
