@@ -106,14 +106,28 @@ inline void direct_tile(int64_t i0, int skip, int64_t j0, int64_t m, int64_t k, 
 void gemm_direct(bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* A, const double* B,
                  double beta, double* C) {
   const int64_t ldb_j = tb ? 1 : k, ldb_p = tb ? n : 1;
+  if (k == 1) {  // an outer product: one scaled column per column
+    for (int64_t j = 0; j < n; ++j) {
+      const double b = alpha * B[j * ldb_j];
+      double* out = C + j * m;
+      if (beta == 0.0)
+        for (int64_t i = 0; i < m; ++i) out[i] = A[i] * b;
+      else
+        for (int64_t i = 0; i < m; ++i) out[i] = A[i] * b + beta * out[i];
+    }
+    return;
+  }
   if (m >= 8) {
     for (int64_t i = 0; i < m; i += 8) {
       const int64_t i0 = i + 8 <= m ? i : m - 8;
       const int skip = static_cast<int>(i - i0);
       int64_t j = 0;
       for (; j + 4 <= n; j += 4) direct_tile<4>(i0, skip, j, m, k, ldb_j, ldb_p, alpha, A, B, beta, C);
-      HALO_PLAIN_LOOP
-      for (; j < n; ++j) direct_tile<1>(i0, skip, j, m, k, ldb_j, ldb_p, alpha, A, B, beta, C);
+      if (j + 2 <= n) {
+        direct_tile<2>(i0, skip, j, m, k, ldb_j, ldb_p, alpha, A, B, beta, C);
+        j += 2;
+      }
+      if (j < n) direct_tile<1>(i0, skip, j, m, k, ldb_j, ldb_p, alpha, A, B, beta, C);
     }
     return;
   }
@@ -193,20 +207,24 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const
         double* panel = a_pack + ip * kc;
         const int64_t mr = std::min(kMR, mc - ip);
         for (int64_t p = 0; p < kc; ++p) {
+          HALO_PLAIN_LOOP  // at most MR: vector code here only costs compile time
           for (int64_t r = 0; r < mr; ++r) {
             const int64_t i = i0 + ip + r, pp = p0 + p;
             panel[p * kMR + r] = ta ? A[pp + i * k] : A[i + pp * m];
           }
+          HALO_PLAIN_LOOP
           for (int64_t r = mr; r < kMR; ++r) panel[p * kMR + r] = 0.0;
         }
       }
       for (int64_t j0 = 0; j0 < n; j0 += kNR) {
         const int64_t nr = std::min(kNR, n - j0);
         for (int64_t p = 0; p < kc; ++p) {
+          HALO_PLAIN_LOOP
           for (int64_t c = 0; c < nr; ++c) {
             const int64_t j = j0 + c, pp = p0 + p;
             b_pack[p * kNR + c] = tb ? B[j + pp * n] : B[pp + j * k];
           }
+          HALO_PLAIN_LOOP
           for (int64_t c = nr; c < kNR; ++c) b_pack[p * kNR + c] = 0.0;
         }
         for (int64_t ip = 0; ip < mc; ip += kMR) {
@@ -217,7 +235,9 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const
             for (int64_t c = 0; c < nr; ++c)
               for (int64_t r = 0; r < kMR; ++r) c_block[r + c * m] += alpha * tile[r + c * kMR];
           } else {
+            HALO_PLAIN_LOOP
             for (int64_t c = 0; c < nr; ++c)
+              HALO_PLAIN_LOOP
               for (int64_t r = 0; r < mr; ++r) c_block[r + c * m] += alpha * tile[r + c * kMR];
           }
         }
