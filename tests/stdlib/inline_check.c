@@ -45,3 +45,7 @@ void map_log1p_exp(int64_t n, const double* restrict x, double* restrict out, do
     halo_log1p_exp_grad(x[i], r, &grad[i]);
   }
 }
+
+/* Another caller of the shared log1p_exp helper, as a model has (several functions of the
+ * logistic family): the helper must still inline into the softplus loop above. */
+double lp_log_inv_logit(double x) { return halo_log_inv_logit(x) + halo_log1m_inv_logit(x); }
