@@ -158,10 +158,11 @@ class FunctionLowering {
   }
 
   // Emits `for (i = lo; i < hi; ++i) body(i)` (half-open) and leaves the builder after it.
-  // `unroll = false` marks the loop llvm.loop.unroll.disable: outer loops over network widths
-  // (constants) would otherwise be fully unrolled around their vectorised inner loops, which
-  // multiplies code size and compile time for no speed. `fold_tail` asks the vectoriser to run
-  // the last partial vector masked instead of a scalar remainder loop.
+  // `unroll = false` marks the loop llvm.loop.unroll.disable: loops over network widths and
+  // weight tensors (constant trip counts) would otherwise be fully unrolled, also around their
+  // vectorised inner loops, which multiplies code size and compile time for no speed (see
+  // `unroll_pays`). `fold_tail` asks the vectoriser to run the last partial vector masked instead
+  // of a scalar remainder loop.
   void counted_loop(llvm::Value* lo, llvm::Value* hi, const std::function<void(llvm::Value*)>& body,
                     const char* name = "loop", bool unroll = true, bool fold_tail = false) {
     auto* pre = b_.GetInsertBlock();
@@ -189,6 +190,14 @@ class FunctionLowering {
       back->setMetadata(llvm::LLVMContext::MD_loop, loop_id);
     }
     b_.SetInsertPoint(exit);
+  }
+
+  // Whether LLVM may unroll a loop of `trip` iterations: not when the count is a constant above
+  // 8 (full unrolling then only grows the code); yes for a few iterations (sigma[2]: the values
+  // stay in registers and what uses them can be hoisted) and for counts known at run time.
+  static bool unroll_pays(llvm::Value* trip) {
+    auto* c = llvm::dyn_cast<llvm::ConstantInt>(trip);
+    return !c || c->getSExtValue() <= 8;
   }
 
   // Offset (in elements) of index `idx` (a prefix of all dims) into a tensor of type t.
@@ -366,7 +375,7 @@ class FunctionLowering {
           llvm::Value* p = b_.CreateGEP(b_.getDoubleTy(), base, i);
           llvm::Value* q = b_.CreateGEP(b_.getDoubleTy(), x.v, i);
           b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(b_.getDoubleTy(), p), b_.CreateLoad(b_.getDoubleTy(), q)), p);
-        }, "acc.view", /*unroll=*/false);
+        }, "acc.view", unroll_pays(product(x.dims)));
         break;
       }
       case OpKind::Slice: slice(o); break;
@@ -699,9 +708,14 @@ class FunctionLowering {
         }
       }
     };
+    // A body that calls a function (an activation: tens of vector instructions per element)
+    // runs its last partial vector masked; cheaper bodies keep the scalar remainder, which costs
+    // less than a masked iteration.
+    bool fold_tail = false;
+    for (const ir::Op& inner : body.ops) fold_tail = fold_tail || inner.kind == OpKind::Call;
     if (ndims == 1) {
-      counted_loop(b_.getInt64(0), dims[0], [&](llvm::Value* i) { element(i, i, i); }, "map", /*unroll=*/false,
-                   /*fold_tail=*/true);
+      counted_loop(b_.getInt64(0), dims[0], [&](llvm::Value* i) { element(i, i, i); }, "map", unroll_pays(dims[0]),
+                   fold_tail);
     } else if (ndims == 2) {
       counted_loop(b_.getInt64(0), dims[1], [&](llvm::Value* j) {
         llvm::Value* base = b_.CreateMul(j, dims[0]);
@@ -709,7 +723,7 @@ class FunctionLowering {
           if (modes[r] == ir::MapResult::SumOverRows) b_.CreateStore(llvm::ConstantFP::get(f64, 0.0), sums[r]);
         counted_loop(b_.getInt64(0), dims[0], [&](llvm::Value* i) {
           element(b_.CreateAdd(base, i), i, j);
-        }, "map.rows", /*unroll=*/false, /*fold_tail=*/true);
+        }, "map.rows", unroll_pays(dims[0]), fold_tail);
         for (size_t r = 0; r < modes.size(); ++r)
           if (modes[r] == ir::MapResult::SumOverRows)
             b_.CreateStore(b_.CreateLoad(f64, sums[r]), b_.CreateGEP(f64, outs[r].v, j));
@@ -1520,7 +1534,7 @@ class FunctionLowering {
       llvm::Value* p = b_.CreateGEP(b_.getDoubleTy(), r.v, i);
       llvm::Value* q = b_.CreateGEP(b_.getDoubleTy(), x.v, i);
       b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(b_.getDoubleTy(), p), b_.CreateLoad(b_.getDoubleTy(), q)), p);
-    }, "acc", /*unroll=*/false);
+    }, "acc", unroll_pays(product(r.dims)));
   }
 
   void accumulate_elem(const ir::Op& o) {
