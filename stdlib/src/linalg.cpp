@@ -207,24 +207,20 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const
         double* panel = a_pack + ip * kc;
         const int64_t mr = std::min(kMR, mc - ip);
         for (int64_t p = 0; p < kc; ++p) {
-          HALO_PLAIN_LOOP  // at most MR: vector code here only costs compile time
           for (int64_t r = 0; r < mr; ++r) {
             const int64_t i = i0 + ip + r, pp = p0 + p;
             panel[p * kMR + r] = ta ? A[pp + i * k] : A[i + pp * m];
           }
-          HALO_PLAIN_LOOP
           for (int64_t r = mr; r < kMR; ++r) panel[p * kMR + r] = 0.0;
         }
       }
       for (int64_t j0 = 0; j0 < n; j0 += kNR) {
         const int64_t nr = std::min(kNR, n - j0);
         for (int64_t p = 0; p < kc; ++p) {
-          HALO_PLAIN_LOOP
           for (int64_t c = 0; c < nr; ++c) {
             const int64_t j = j0 + c, pp = p0 + p;
             b_pack[p * kNR + c] = tb ? B[j + pp * n] : B[pp + j * k];
           }
-          HALO_PLAIN_LOOP
           for (int64_t c = nr; c < kNR; ++c) b_pack[p * kNR + c] = 0.0;
         }
         for (int64_t ip = 0; ip < mc; ip += kMR) {
