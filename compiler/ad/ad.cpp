@@ -233,11 +233,21 @@ class Differentiator {
     return it->second.first->ops[it->second.second];
   }
 
+  // The partials a map's forward copy stores (store_map_partials).
+  struct StoredPartials {
+    bool reduced = false;           // summed like their inputs (the output adjoint is a scalar)
+    std::vector<ValueId> values;    // distinct stored partials: results of the forward copy
+    std::vector<size_t> of_input;   // for each active input, in order: its index in values
+  };
+
   // dist ops outside maps that have active arguments return their partials in the forward
   // sweep (one result per f64 argument).
   void add_forward_partials(const Region& r) {
     for (const Op& o : r.ops) {
-      if (o.kind == OpKind::Map || o.kind == OpKind::MapSum) continue;
+      if (o.kind == OpKind::Map || o.kind == OpKind::MapSum) {
+        if (!o.results.empty() && active_[o.results[0]] && stores_partials(o)) store_map_partials(o);
+        continue;
+      }
       for (const Region& sub : o.regions) add_forward_partials(sub);
       if (o.kind != OpKind::Dist || !active_[o.results[0]]) continue;
       Op& go = forward_op(o);
@@ -251,6 +261,86 @@ class Differentiator {
       }
       dist_partials_[&o] = partials;
     }
+  }
+
+  // A map whose body calls a function (an activation, a density) stores the partials of the
+  // output with respect to its active inputs in the forward sweep, computed next to the value
+  // (after inlining, log1p_exp and its derivative share one exp), so that the reverse sweep
+  // multiplies by them instead of recomputing the body. Cheaper bodies are recomputed.
+  bool stores_partials(const Op& o) const {
+    if (o.results.size() != 1) return false;
+    for (const Op& inner : o.regions[0].ops) {
+      if (!inner.regions.empty()) return false;
+      if (inner.kind == OpKind::Call || inner.kind == OpKind::Dist) return true;
+    }
+    return false;
+  }
+
+  static MapResult result_mode(const Op& o) {
+    return !o.map_results.empty() ? o.map_results[0]
+           : o.kind == OpKind::MapSum ? MapResult::Sum : MapResult::Elementwise;
+  }
+
+  // How the adjoint of an input with broadcast `bc` collects the per-element contributions.
+  static MapResult reduction_of(Broadcast bc) {
+    switch (bc) {
+      case Broadcast::Elementwise: return MapResult::Elementwise;
+      case Broadcast::Scalar: return MapResult::Sum;
+      case Broadcast::Rows: return MapResult::SumOverRows;
+      case Broadcast::Cols: return MapResult::SumOverCols;
+    }
+    return MapResult::Elementwise;
+  }
+
+  // The forward copy of map `o` also yields the partials of its output with respect to each
+  // active input. When the output adjoint is one scalar (map_sum) they are reduced like their
+  // inputs right away; otherwise they are kept per element. Equal partials are stored once.
+  void store_map_partials(const Op& o) {
+    const size_t nd = static_cast<size_t>(o.i);
+    const Region& body = o.regions[0];
+    const MapResult mode = result_mode(o);
+    StoredPartials sp;
+    sp.reduced = mode == MapResult::Sum;
+    Region fb;
+    std::unordered_map<ValueId, ValueId> rename;
+    for (ValueId a : body.args) {
+      ValueId na = g_.new_value(g_.type_of(a));
+      rename[a] = na;
+      fb.args.push_back(na);
+    }
+    Builder bb(g_, fb);
+    ValueId one = bb.const_f64(1.0);
+    std::vector<ValueId> input_adj = map_body_adjoint(o, bb, rename, one, /*seed_is_one=*/true);
+    ValueId out = body.ops.back().operands.at(0);
+    Op& go = forward_op(o);
+    Op yield = Op::make(OpKind::Yield, {rename.count(out) ? rename.at(out) : out});
+    go.map_results = {mode};
+    std::vector<std::pair<ValueId, MapResult>> stored;  // (body value, how it is collected)
+    for (size_t k = 0; k < o.broadcasts.size(); ++k) {
+      ValueId input = o.operands[nd + k];
+      if (!active_[input]) continue;
+      ValueId d = input_adj[k] != kNoValue ? input_adj[k] : bb.const_f64(0.0);
+      MapResult collect = sp.reduced ? reduction_of(o.broadcasts[k]) : MapResult::Elementwise;
+      size_t slot = 0;
+      while (slot < stored.size() && stored[slot] != std::make_pair(d, collect)) ++slot;
+      if (slot == stored.size()) {
+        stored.push_back({d, collect});
+        Type t = collect == MapResult::Sum ? Type::f64()
+                 : sp.reduced             ? f_.type_of(input)
+                 : mode == MapResult::Elementwise ? f_.type_of(o.results[0])
+                                                  : Type::matrix();  // a 2-d map reduced to a vector
+        ValueId p = g_.new_value(t, "d");
+        def_region_[p] = def_region_[o.results[0]];
+        yield.operands.push_back(d);
+        go.map_results.push_back(collect);
+        go.results.push_back(p);
+        sp.values.push_back(p);
+      }
+      sp.of_input.push_back(slot);
+    }
+    bb.emit(std::move(yield));
+    go.regions[0] = std::move(fb);
+    stored_partials_[&o] = std::move(sp);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -741,10 +831,11 @@ class Differentiator {
     const size_t nd = static_cast<size_t>(o.i);
     const Region& body = o.regions[0];
     if (o.results.size() != 1) throw AdError("maps with several results are not differentiable yet");
-    const MapResult mode = !o.map_results.empty() ? o.map_results[0]
-                           : o.kind == OpKind::MapSum ? MapResult::Sum : MapResult::Elementwise;
+    const MapResult mode = result_mode(o);
     const bool sum = mode == MapResult::Sum;
     ValueId g = sum ? g_of(b, o.results[0]) : b.load(adj(o.results[0]));
+    auto stored = stored_partials_.find(&o);
+    if (stored != stored_partials_.end()) return map_reverse_stored(o, stored->second, g, b);
     // The output adjoint is indexed like the result: per element, one scalar, per column
     // (row sums: a row-vector-matrix product) or per row (column sums: matrix-vector).
     Broadcast g_broadcast = mode == MapResult::Elementwise ? Broadcast::Elementwise
@@ -775,6 +866,90 @@ class Differentiator {
     ValueId g_arg = g_.new_value(Type::f64(), "g");
     rb.args.push_back(g_arg);
     Builder bb(g_, rb);
+    std::vector<ValueId> input_adj = map_body_adjoint(o, bb, rename, g_arg, /*seed_is_one=*/false);
+    Op yield = Op::make(OpKind::Yield);
+    for (size_t k : active_inputs) {
+      yield.operands.push_back(input_adj[k] != kNoValue ? input_adj[k] : bb.const_f64(0.0));
+      rev.map_results.push_back(reduction_of(o.broadcasts[k]));
+      ValueId input = o.operands[nd + k];
+      rev.results.push_back(g_.new_value(rev.map_results.back() == MapResult::Sum ? Type::f64() : f_.type_of(input)));
+    }
+    bb.emit(std::move(yield));
+    rev.regions.push_back(std::move(rb));
+    std::vector<ValueId> outs = rev.results;
+    b.emit(std::move(rev));
+    for (size_t j = 0; j < active_inputs.size(); ++j)
+      accumulate(b, o.operands[nd + active_inputs[j]], outs[j]);
+  }
+
+  // The reverse of a map whose forward copy stored its partials (store_map_partials).
+  void map_reverse_stored(const Op& o, const StoredPartials& sp, ValueId g, Builder& b) {
+    const size_t nd = static_cast<size_t>(o.i);
+    std::vector<size_t> active_inputs;
+    for (size_t k = 0; k < o.broadcasts.size(); ++k)
+      if (active_[o.operands[nd + k]]) active_inputs.push_back(k);
+    if (sp.reduced) {
+      // One scalar output adjoint: each input's adjoint is g times its reduced partials.
+      for (size_t j = 0; j < active_inputs.size(); ++j) {
+        ValueId input = o.operands[nd + active_inputs[j]];
+        ValueId d = primal(sp.values[sp.of_input[j]]);
+        const Type dt = g_.type_of(d);
+        if (dt.rank() == 0) {
+          accumulate(b, input, b.mul(g, d));
+          continue;
+        }
+        ValueId n = b.dim(d, 0);
+        for (int r = 1; r < dt.rank(); ++r) n = b.mul(n, b.dim(d, r));
+        ValueId scaled = b.map(false, {n}, {g, d}, {Broadcast::Scalar, Broadcast::Elementwise}, dt,
+                               [&](const std::vector<ValueId>& a) { return b.mul(a[0], a[1]); });
+        accumulate(b, input, scaled);
+      }
+      return;
+    }
+    // Per-element partials: one map over the same elements multiplies them by the output
+    // adjoint and reduces each product like its input.
+    const MapResult mode = result_mode(o);
+    Op rev = Op::make(OpKind::Map);
+    rev.i = o.i;
+    for (size_t k = 0; k < nd; ++k) rev.operands.push_back(primal(o.operands[k]));
+    Region rb;
+    for (ValueId p : sp.values) {
+      rev.operands.push_back(primal(p));
+      rev.broadcasts.push_back(Broadcast::Elementwise);
+      rb.args.push_back(g_.new_value(Type::f64(), "d"));
+    }
+    rev.operands.push_back(g);
+    rev.broadcasts.push_back(mode == MapResult::Elementwise   ? Broadcast::Elementwise
+                             : mode == MapResult::SumOverRows ? Broadcast::Rows
+                                                              : Broadcast::Cols);
+    ValueId g_arg = g_.new_value(Type::f64(), "g");
+    rb.args.push_back(g_arg);
+    Builder bb(g_, rb);
+    std::vector<ValueId> products(sp.values.size(), kNoValue);
+    Op yield = Op::make(OpKind::Yield);
+    for (size_t j = 0; j < active_inputs.size(); ++j) {
+      size_t slot = sp.of_input[j];
+      if (products[slot] == kNoValue) products[slot] = bb.mul(g_arg, rb.args[slot]);
+      yield.operands.push_back(products[slot]);
+      rev.map_results.push_back(reduction_of(o.broadcasts[active_inputs[j]]));
+      ValueId input = o.operands[nd + active_inputs[j]];
+      rev.results.push_back(g_.new_value(rev.map_results.back() == MapResult::Sum ? Type::f64() : f_.type_of(input)));
+    }
+    bb.emit(std::move(yield));
+    rev.regions.push_back(std::move(rb));
+    std::vector<ValueId> outs = rev.results;
+    b.emit(std::move(rev));
+    for (size_t j = 0; j < active_inputs.size(); ++j)
+      accumulate(b, o.operands[nd + active_inputs[j]], outs[j]);
+  }
+
+  // Emits into `bb` the body of map `o` (`rename` maps its arguments to the emitted region's
+  // and receives the emitted copies of its values; active dist ops also return their partials)
+  // and then its scalar adjoint seeded with `seed`. Returns the adjoint of each body argument,
+  // kNoValue where none arrives. With `seed_is_one` products with the seed are left out.
+  std::vector<ValueId> map_body_adjoint(const Op& o, Builder& bb, std::unordered_map<ValueId, ValueId>& rename,
+                                        ValueId seed, bool seed_is_one) {
+    const Region& body = o.regions[0];
     std::vector<const Op*> order;
     std::unordered_map<const Op*, std::vector<ValueId>> partials;  // dist partials per op
     for (const Op& inner : body.ops) {
@@ -804,7 +979,8 @@ class Differentiator {
       auto it = sadj.find(v);
       sadj[v] = it == sadj.end() ? contribution : bb.add(it->second, contribution);
     };
-    add_adj(body.ops.back().operands.at(0), g_arg);
+    auto scaled = [&](ValueId ga, ValueId x) { return seed_is_one && ga == seed ? x : bb.mul(ga, x); };
+    add_adj(body.ops.back().operands.at(0), seed);
     auto R = [&](ValueId v) { return rename.count(v) ? rename[v] : v; };
     for (size_t k = order.size(); k-- > 0;) {
       const Op& inner = *order[k];
@@ -825,8 +1001,8 @@ class Differentiator {
           add_adj(inner.operands[0], bb.emit1(OpKind::Neg, {ga}, Type::f64()));
           break;
         case OpKind::Mul:
-          add_adj(inner.operands[0], bb.mul(ga, R(inner.operands[1])));
-          add_adj(inner.operands[1], bb.mul(ga, R(inner.operands[0])));
+          add_adj(inner.operands[0], scaled(ga, R(inner.operands[1])));
+          add_adj(inner.operands[1], scaled(ga, R(inner.operands[0])));
           break;
         case OpKind::Div: {
           ValueId q = bb.div(ga, R(inner.operands[1]));
@@ -854,7 +1030,7 @@ class Differentiator {
           size_t slot = 0;
           for (ValueId a : inner.operands) {
             if (!is_real(f_.type_of(a))) continue;
-            add_adj(a, bb.mul(ga, ps[slot++]));
+            add_adj(a, scaled(ga, ps[slot++]));
           }
           break;
         }
@@ -863,7 +1039,7 @@ class Differentiator {
           size_t slot = 0;
           for (ValueId a : inner.operands) {
             if (!is_real(f_.type_of(a))) continue;
-            add_adj(a, bb.mul(ga, ps[slot++]));
+            add_adj(a, scaled(ga, ps[slot++]));
           }
           break;
         }
@@ -874,28 +1050,12 @@ class Differentiator {
           throw AdError(std::string("this op is not differentiable inside a map"));
       }
     }
-    Op yield = Op::make(OpKind::Yield);
-    for (size_t k : active_inputs) {
-      auto it = sadj.find(body.args[k]);
-      yield.operands.push_back(it != sadj.end() ? it->second : bb.const_f64(0.0));
-      switch (o.broadcasts[k]) {
-        case Broadcast::Elementwise: rev.map_results.push_back(MapResult::Elementwise); break;
-        case Broadcast::Scalar: rev.map_results.push_back(MapResult::Sum); break;
-        case Broadcast::Rows: rev.map_results.push_back(MapResult::SumOverRows); break;
-        case Broadcast::Cols: rev.map_results.push_back(MapResult::SumOverCols); break;
-      }
-      ValueId input = o.operands[nd + k];
-      Type rt = rev.map_results.back() == MapResult::Sum ? Type::f64() : f_.type_of(input);
-      if (rev.map_results.back() == MapResult::SumOverRows || rev.map_results.back() == MapResult::SumOverCols)
-        rt = f_.type_of(input);
-      rev.results.push_back(g_.new_value(rt));
+    std::vector<ValueId> input_adj;
+    for (ValueId a : body.args) {
+      auto it = sadj.find(a);
+      input_adj.push_back(it != sadj.end() ? it->second : kNoValue);
     }
-    bb.emit(std::move(yield));
-    rev.regions.push_back(std::move(rb));
-    std::vector<ValueId> outs = rev.results;
-    b.emit(std::move(rev));
-    for (size_t j = 0; j < active_inputs.size(); ++j)
-      accumulate(b, o.operands[nd + active_inputs[j]], outs[j]);
+    return input_adj;
   }
 
   const Function& f_;
@@ -909,17 +1069,89 @@ class Differentiator {
   std::unordered_map<const Region*, Region*> forward_copy_;
   std::unordered_map<const Op*, std::pair<Region*, size_t>> forward_op_;
   std::unordered_map<const Op*, std::vector<ValueId>> dist_partials_;
+  std::unordered_map<const Op*, StoredPartials> stored_partials_;  // maps of f that store them
   std::unordered_map<const Op*, ValueId> while_trips_;
   std::vector<ValueId> pending_trips_;
   std::unordered_map<ValueId, ValueId> adjoints_;
   std::vector<Scope> scopes_;
 };
 
+// A tensor adjoint that receives a single contribution needs no memory of its own: when a
+// region creates it (zero-filled), accumulates one value x into it and then only loads it,
+// the loads are x. Saves the fill, the accumulation and the copy of each load: three passes
+// over every layer-sized adjoint of a network.
+void forward_single_contributions(Function& g) {
+  // Uses of every ref: (region, op index) pairs.
+  std::unordered_map<ValueId, std::vector<std::pair<Region*, size_t>>> uses;
+  std::function<void(Region&)> collect = [&](Region& r) {
+    for (size_t k = 0; k < r.ops.size(); ++k) {
+      for (ValueId v : r.ops[k].operands)
+        if (g.type_of(v).ref) uses[v].push_back({&r, k});
+      for (Region& sub : r.ops[k].regions) collect(sub);
+    }
+  };
+  collect(g.body);
+  std::unordered_map<ValueId, ValueId> replace;  // load result -> the contribution
+  std::unordered_map<Region*, std::vector<size_t>> dead;
+  std::function<void(Region&)> find = [&](Region& r) {
+    for (size_t k = 0; k < r.ops.size(); ++k) {
+      const Op& o = r.ops[k];
+      for (Region& sub : r.ops[k].regions) find(sub);
+      if (o.kind != OpKind::Var || o.f != 0.0 || !o.type.value_type().is_tensor()) continue;
+      const ValueId ref = o.results[0];
+      size_t accumulate_at = SIZE_MAX;
+      std::vector<size_t> loads;
+      bool ok = true;
+      for (auto [region, at] : uses[ref]) {
+        const Op& u = region->ops[at];
+        ok = ok && region == &r && at > k;
+        if (!ok) break;
+        if (u.kind == OpKind::Accumulate && u.operands[0] == ref && accumulate_at == SIZE_MAX &&
+            g.type_of(u.operands[1]) == o.type.value_type())
+          accumulate_at = at;
+        else if (u.kind == OpKind::Load)
+          loads.push_back(at);
+        else
+          ok = false;
+      }
+      if (!ok || accumulate_at == SIZE_MAX) continue;
+      for (size_t at : loads) ok = ok && at > accumulate_at;
+      if (!ok) continue;
+      const ValueId x = r.ops[accumulate_at].operands[1];
+      for (size_t at : loads) replace[r.ops[at].results[0]] = x;
+      dead[&r].push_back(k);
+      dead[&r].push_back(accumulate_at);
+      for (size_t at : loads) dead[&r].push_back(at);
+    }
+  };
+  find(g.body);
+  if (replace.empty()) return;
+  std::function<void(Region&)> rewrite = [&](Region& r) {
+    auto d = dead.find(&r);
+    if (d != dead.end()) {
+      std::vector<bool> drop(r.ops.size(), false);
+      for (size_t at : d->second) drop[at] = true;
+      std::vector<Op> kept;
+      for (size_t k = 0; k < r.ops.size(); ++k)
+        if (!drop[k]) kept.push_back(std::move(r.ops[k]));
+      r.ops = std::move(kept);
+    }
+    for (Op& o : r.ops) {
+      for (ValueId& v : o.operands)
+        for (auto it = replace.find(v); it != replace.end(); it = replace.find(v)) v = it->second;
+      for (Region& sub : o.regions) rewrite(sub);
+    }
+  };
+  rewrite(g.body);
+}
+
 }  // namespace
 
 std::optional<Function> differentiate(const Function& f, int wrt, std::string& error) {
   try {
-    return Differentiator(f, wrt).run();
+    Function g = Differentiator(f, wrt).run();
+    forward_single_contributions(g);
+    return g;
   } catch (const AdError& e) {
     error = e.what();
     return std::nullopt;

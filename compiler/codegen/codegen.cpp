@@ -44,6 +44,9 @@ class FunctionLowering {
     auto* type = llvm::FunctionType::get(b_.getInt32Ty(), {ptr, ptr, ptr}, false);
     fn_ = llvm::Function::Create(type, llvm::Function::ExternalLinkage, symbol_name(f_), m_);
     fn_->addFnAttr(llvm::Attribute::NoUnwind);
+    // Entry points outside the sampler's inner loop (constrain, generated quantities, prior
+    // draws, data) run once per draw or per load: optimised for size, which is compile time.
+    if (f_.role != ir::FunctionRole::LogDensity) fn_->addFnAttr(llvm::Attribute::OptimizeForSize);
     ws_ = fn_->getArg(0);
     args_ = fn_->getArg(1);
     results_ = fn_->getArg(2);
@@ -91,7 +94,9 @@ class FunctionLowering {
     llvm::Function* helper = alloc_helper();
     llvm::Value* p = b_.CreateCall(helper, {ws_, bytes});
     auto* ok = llvm::BasicBlock::Create(ctx_, "alloc.ok", fn_);
-    b_.CreateCondBr(b_.CreateIsNull(p), fail_block("out of memory in the workspace", nullptr, nullptr), ok);
+    // One failure block for all allocations of the function: fewer blocks to optimise.
+    if (!out_of_memory_) out_of_memory_ = fail_block("out of memory in the workspace", nullptr, nullptr);
+    b_.CreateCondBr(b_.CreateIsNull(p), out_of_memory_, ok);
     b_.SetInsertPoint(ok);
     return p;
   }
@@ -153,8 +158,13 @@ class FunctionLowering {
   }
 
   // Emits `for (i = lo; i < hi; ++i) body(i)` (half-open) and leaves the builder after it.
+  // `unroll = false` marks the loop llvm.loop.unroll.disable: loops over network widths and
+  // weight tensors (constant trip counts) would otherwise be fully unrolled, also around their
+  // vectorised inner loops, which multiplies code size and compile time for no speed (see
+  // `unroll_pays`). `fold_tail` asks the vectoriser to run the last partial vector masked instead
+  // of a scalar remainder loop.
   void counted_loop(llvm::Value* lo, llvm::Value* hi, const std::function<void(llvm::Value*)>& body,
-                    const char* name = "loop") {
+                    const char* name = "loop", bool unroll = true, bool fold_tail = false) {
     auto* pre = b_.GetInsertBlock();
     auto* head = llvm::BasicBlock::Create(ctx_, std::string(name) + ".head", fn_);
     auto* loop = llvm::BasicBlock::Create(ctx_, std::string(name) + ".body", fn_);
@@ -168,8 +178,26 @@ class FunctionLowering {
     body(i);
     llvm::Value* next = b_.CreateAdd(i, b_.getInt64(1), "", /*HasNUW=*/true, /*HasNSW=*/true);
     i->addIncoming(next, b_.GetInsertBlock());
-    b_.CreateBr(head);
+    llvm::BranchInst* back = b_.CreateBr(head);
+    if (!unroll || fold_tail) {
+      std::vector<llvm::Metadata*> hints = {nullptr};
+      if (!unroll) hints.push_back(llvm::MDNode::get(ctx_, llvm::MDString::get(ctx_, "llvm.loop.unroll.disable")));
+      if (fold_tail)
+        hints.push_back(llvm::MDNode::get(ctx_, {llvm::MDString::get(ctx_, "llvm.loop.vectorize.predicate.enable"),
+                                                 llvm::ConstantAsMetadata::get(b_.getTrue())}));
+      llvm::MDNode* loop_id = llvm::MDNode::getDistinct(ctx_, hints);
+      loop_id->replaceOperandWith(0, loop_id);
+      back->setMetadata(llvm::LLVMContext::MD_loop, loop_id);
+    }
     b_.SetInsertPoint(exit);
+  }
+
+  // Whether LLVM may unroll a loop of `trip` iterations: not when the count is a constant above
+  // 8 (full unrolling then only grows the code); yes for a few iterations (sigma[2]: the values
+  // stay in registers and what uses them can be hoisted) and for counts known at run time.
+  static bool unroll_pays(llvm::Value* trip) {
+    auto* c = llvm::dyn_cast<llvm::ConstantInt>(trip);
+    return !c || c->getSExtValue() <= 8;
   }
 
   // Offset (in elements) of index `idx` (a prefix of all dims) into a tensor of type t.
@@ -347,7 +375,7 @@ class FunctionLowering {
           llvm::Value* p = b_.CreateGEP(b_.getDoubleTy(), base, i);
           llvm::Value* q = b_.CreateGEP(b_.getDoubleTy(), x.v, i);
           b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(b_.getDoubleTy(), p), b_.CreateLoad(b_.getDoubleTy(), q)), p);
-        }, "acc.view");
+        }, "acc.view", unroll_pays(product(x.dims)));
         break;
       }
       case OpKind::Slice: slice(o); break;
@@ -615,7 +643,11 @@ class FunctionLowering {
           llvm::Value* n = modes[r] == ir::MapResult::SumOverRows ? dims[1] : dims[0];
           outs[r].dims = {n};
           outs[r].v = alloc_tensor(ir::Elem::F64, outs[r].dims);
-          fill(ir::Elem::F64, outs[r].v, n, 0.0);
+          // A row sum (one per column) runs along the inner loop: it accumulates in a register
+          // (a store to the same address per element would serialise the loop) and is stored
+          // once per column.
+          if (modes[r] == ir::MapResult::SumOverRows) sums[r] = entry_alloca(f64, "map.colsum");
+          else fill(ir::Elem::F64, outs[r].v, n, 0.0);
           break;
         }
       }
@@ -662,8 +694,12 @@ class FunctionLowering {
             b_.setFastMathFlags(saved);
             break;
           case ir::MapResult::SumOverRows:
+            b_.setFastMathFlags(reassoc);
+            b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(f64, sums[r]), y), sums[r]);
+            b_.setFastMathFlags(saved);
+            break;
           case ir::MapResult::SumOverCols: {
-            llvm::Value* p = b_.CreateGEP(f64, outs[r].v, modes[r] == ir::MapResult::SumOverRows ? col : row);
+            llvm::Value* p = b_.CreateGEP(f64, outs[r].v, row);
             b_.setFastMathFlags(reassoc);
             b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(f64, p), y), p);
             b_.setFastMathFlags(saved);
@@ -672,15 +708,26 @@ class FunctionLowering {
         }
       }
     };
+    // A body that calls a function (an activation: tens of vector instructions per element)
+    // runs its last partial vector masked; cheaper bodies keep the scalar remainder, which costs
+    // less than a masked iteration.
+    bool fold_tail = false;
+    for (const ir::Op& inner : body.ops) fold_tail = fold_tail || inner.kind == OpKind::Call;
     if (ndims == 1) {
-      counted_loop(b_.getInt64(0), dims[0], [&](llvm::Value* i) { element(i, i, i); }, "map");
+      counted_loop(b_.getInt64(0), dims[0], [&](llvm::Value* i) { element(i, i, i); }, "map", unroll_pays(dims[0]),
+                   fold_tail);
     } else if (ndims == 2) {
       counted_loop(b_.getInt64(0), dims[1], [&](llvm::Value* j) {
         llvm::Value* base = b_.CreateMul(j, dims[0]);
+        for (size_t r = 0; r < modes.size(); ++r)
+          if (modes[r] == ir::MapResult::SumOverRows) b_.CreateStore(llvm::ConstantFP::get(f64, 0.0), sums[r]);
         counted_loop(b_.getInt64(0), dims[0], [&](llvm::Value* i) {
           element(b_.CreateAdd(base, i), i, j);
-        }, "map.rows");
-      }, "map.cols");
+        }, "map.rows", unroll_pays(dims[0]), fold_tail);
+        for (size_t r = 0; r < modes.size(); ++r)
+          if (modes[r] == ir::MapResult::SumOverRows)
+            b_.CreateStore(b_.CreateLoad(f64, sums[r]), b_.CreateGEP(f64, outs[r].v, j));
+      }, "map.cols", /*unroll=*/false);
     } else {
       throw CodegenError("map over more than 2 dims");
     }
@@ -690,13 +737,18 @@ class FunctionLowering {
     }
   }
 
-  // C = op(A) op(B), column-major, with the loop order that keeps the innermost loop
-  // contiguous (so it vectorises): j-k-i for A B and A B', j-i-k (dot products) for A' B.
+  // C = op(A) op(B), column-major: a call of the stdlib's halo_gemm, which picks unpacked
+  // register tiles for the thin products of network layers (a few columns, short k, matrix-vector
+  // shapes) and packed panels for large ones (linalg.cpp). Loops emitted here were 2x slower at
+  // network sizes and, fully unrolled over constant widths, most of a model's compile time.
   void matmul(const ir::Op& o) {
     const Val& A = vals_[o.operands[0]];
     const Val& B = vals_[o.operands[1]];
     const bool ta = o.i & 1, tb = o.i & 2;
     auto* f64 = b_.getDoubleTy();
+    auto* i64 = b_.getInt64Ty();
+    auto* i32 = b_.getInt32Ty();
+    auto* ptr = b_.getPtrTy();
     llvm::Value* m = ta ? A.dims[1] : A.dims[0];
     llvm::Value* inner = ta ? A.dims[0] : A.dims[1];
     llvm::Value* inner_b = tb ? B.dims[1] : B.dims[0];
@@ -707,38 +759,16 @@ class FunctionLowering {
     b_.CreateCondBr(b_.CreateICmpEQ(inner, inner_b), ok, fail_block(msg, inner, inner_b));
     b_.SetInsertPoint(ok);
     Val C{alloc_tensor(ir::Elem::F64, {m, n}), {m, n}};
-    fill(ir::Elem::F64, C.v, b_.CreateMul(m, n), 0.0);
-    auto at = [&](const Val& X, llvm::Value* r, llvm::Value* c) {  // X[r, c], column-major
-      return b_.CreateLoad(f64, b_.CreateGEP(f64, X.v, b_.CreateAdd(r, b_.CreateMul(c, X.dims[0]))));
-    };
-    llvm::FastMathFlags saved = b_.getFastMathFlags();
-    if (ta && !tb) {
-      counted_loop(b_.getInt64(0), n, [&](llvm::Value* j) {
-        counted_loop(b_.getInt64(0), m, [&](llvm::Value* i) {
-          llvm::Value* acc = entry_alloca(f64, "dot");
-          b_.CreateStore(llvm::ConstantFP::get(f64, 0.0), acc);
-          counted_loop(b_.getInt64(0), inner, [&](llvm::Value* k) {
-            llvm::FastMathFlags fmf = saved;
-            fmf.setAllowReassoc();
-            b_.setFastMathFlags(fmf);
-            b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(f64, acc), b_.CreateFMul(at(A, k, i), at(B, k, j))), acc);
-            b_.setFastMathFlags(saved);
-          }, "mm.k");
-          b_.CreateStore(b_.CreateLoad(f64, acc), b_.CreateGEP(f64, C.v, b_.CreateAdd(i, b_.CreateMul(j, m))));
-        }, "mm.i");
-      }, "mm.j");
-    } else {
-      counted_loop(b_.getInt64(0), n, [&](llvm::Value* j) {
-        counted_loop(b_.getInt64(0), inner, [&](llvm::Value* k) {
-          llvm::Value* bkj = tb ? at(B, j, k) : at(B, k, j);
-          counted_loop(b_.getInt64(0), m, [&](llvm::Value* i) {
-            llvm::Value* aik = ta ? at(A, k, i) : at(A, i, k);
-            llvm::Value* p = b_.CreateGEP(f64, C.v, b_.CreateAdd(i, b_.CreateMul(j, m)));
-            b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(f64, p), b_.CreateFMul(aik, bkj)), p);
-          }, "mm.i");
-        }, "mm.k");
-      }, "mm.j");
+    auto gemm = m_.getOrInsertFunction(
+        "halo_gemm", llvm::FunctionType::get(b_.getVoidTy(), {i32, i32, i64, i64, i64, f64, ptr, ptr, f64, ptr}, false));
+    if (auto* fn = llvm::dyn_cast<llvm::Function>(gemm.getCallee())) {
+      fn->setDoesNotThrow();
+      fn->setWillReturn();
     }
+    llvm::CallInst* call = b_.CreateCall(gemm, {b_.getInt32(ta ? 1 : 0), b_.getInt32(tb ? 1 : 0), m, n, inner,
+                                                llvm::ConstantFP::get(f64, 1.0), A.v, B.v,
+                                                llvm::ConstantFP::get(f64, 0.0), C.v});
+    call->setIsNoInline();  // one out-of-line copy per module: gemm is large
     vals_[o.results[0]] = C;
   }
 
@@ -1504,7 +1534,7 @@ class FunctionLowering {
       llvm::Value* p = b_.CreateGEP(b_.getDoubleTy(), r.v, i);
       llvm::Value* q = b_.CreateGEP(b_.getDoubleTy(), x.v, i);
       b_.CreateStore(b_.CreateFAdd(b_.CreateLoad(b_.getDoubleTy(), p), b_.CreateLoad(b_.getDoubleTy(), q)), p);
-    }, "acc");
+    }, "acc", unroll_pays(product(r.dims)));
   }
 
   void accumulate_elem(const ir::Op& o) {
@@ -1800,6 +1830,7 @@ class FunctionLowering {
   llvm::Value* args_ = nullptr;
   llvm::Value* results_ = nullptr;
   llvm::BasicBlock* entry_ = nullptr;
+  llvm::BasicBlock* out_of_memory_ = nullptr;  // shared by the workspace allocations
   std::vector<std::pair<llvm::BasicBlock*, llvm::BasicBlock*>> loops_;  // (continue, break)
 };
 

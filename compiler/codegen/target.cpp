@@ -95,20 +95,25 @@ void Target::optimize(llvm::Module& module) const {
   tlii.addVectorizableFunctionsFromVecLib(llvm::TargetLibraryInfoImpl::LIBMVEC_X86, triple);
   std::vector<llvm::VecDesc> extra;
   // VecDesc keeps StringRefs: the names must outlive the analysis, hence static storage.
-  static std::vector<std::string> names;
+  static std::vector<std::string> names, intrinsics;
   static std::once_flag once;
   std::call_once(once, [] {
     for (const char* f : kExtraVectorFunctions) {
       names.push_back(std::string("_ZGVdN4v_") + f);
       names.push_back(std::string("_ZGVeN8v_") + f);
+      intrinsics.push_back(std::string("llvm.") + f + ".f64");
     }
   });
   for (size_t i = 0; i < sizeof kExtraVectorFunctions / sizeof *kExtraVectorFunctions; ++i) {
     const char* f = kExtraVectorFunctions[i];
-    extra.push_back(llvm::VecDesc(f, names[2 * i], llvm::ElementCount::getFixed(4), false,
-                                  "_ZGV_LLVM_N4v"));
-    extra.push_back(llvm::VecDesc(f, names[2 * i + 1], llvm::ElementCount::getFixed(8), false,
-                                  "_ZGV_LLVM_N8v"));
+    // Clang 19 emits some of these as intrinsics (std::tanh -> llvm.tanh.f64, likewise sinh,
+    // cosh, asin, acos, atan): the vectoriser looks those up by the intrinsic's name. Without it
+    // a tanh layer ran scalar libm (half the time of a 128-wide tanh network).
+    for (llvm::StringRef scalar : {llvm::StringRef(f), llvm::StringRef(intrinsics[i])}) {
+      extra.push_back(llvm::VecDesc(scalar, names[2 * i], llvm::ElementCount::getFixed(4), false, "_ZGV_LLVM_N4v"));
+      extra.push_back(llvm::VecDesc(scalar, names[2 * i + 1], llvm::ElementCount::getFixed(8), false,
+                                    "_ZGV_LLVM_N8v"));
+    }
   }
   tlii.addVectorizableFunctions(extra);
   fam.registerPass([&] { return llvm::TargetLibraryAnalysis(tlii); });

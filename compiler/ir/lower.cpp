@@ -103,6 +103,7 @@ struct NetworkValue {
   };
   std::vector<Layer> layers;
   bool input_width_one = false;  // the input width is the literal 1
+  ValueId all = kNoValue;        // every weight and bias in one flat view, where they are contiguous
 };
 
 struct Binding {
@@ -1839,6 +1840,8 @@ class FunctionLowerer {
         return !(o == ast::Origin::Data || o == ast::Origin::TransformedData);
       }
       default: {
+        // net(x): the network's weights are parameters, whatever x is.
+        if (e.kind == ExprKind::Call && static_cast<const ast::Call&>(e).resolved.rfind("network ", 0) == 0) return true;
         bool any = false;
         for_each_any_child(e, [&](const ast::Expr& c) { any = any || depends_on_parameters(c); });
         return any;
@@ -1959,7 +1962,12 @@ class FunctionLowerer {
         scalars.push_back(to_real(expr(*t.args[k])));
         if (depends_on_parameters(*t.args[k])) flags |= 1 << (k + 2);
       }
-      for (ValueId w : network_tensors(*t.lhs)) {
+      std::vector<ValueId> tensors = network_tensors(*t.lhs);
+      if (t.lhs->kind == ExprKind::Variable) {
+        const Binding& bnd = lookup(static_cast<const ast::Variable&>(*t.lhs).name, t.lhs->span);
+        if (bnd.kind == Binding::Kind::Network && bnd.network.all != kNoValue) tensors = {bnd.network.all};
+      }
+      for (ValueId w : tensors) {
         std::vector<ValueId> inputs = {w};
         std::vector<Broadcast> bc = {Broadcast::Elementwise};
         for (ValueId s : scalars) {
@@ -2741,9 +2749,11 @@ class ModelLowerer {
     ValueId offset = b.const_i64(0);
     std::vector<ValueId> values;
     NetworkValue net;
+    ValueId net_start = kNoValue;
     for (size_t k = 0; k < params_.size(); ++k) {
       const ParamInfo& p = params_[k];
       auto [size, dims] = param_shape(fl, p);
+      if (p.network && p.layer == 0 && !p.bias) net_start = offset;
       Type t = p.network ? (p.bias ? Type::vector() : Type::matrix()) : ir_type(FunctionLowerer::declared_type(*p.decl));
       ValueId u;
       if (t.rank() == 0) {
@@ -2768,7 +2778,15 @@ class ModelLowerer {
         } else {
           net.layers.back().b = u;
         }
-        if (p.bias && p.layer + 2 == p.network->widths.size()) fl.bind_network(p.network->name, net);
+        if (p.bias && p.layer + 2 == p.network->widths.size()) {
+          // The network's tensors lie one after another in theta: a prior on all of them is one
+          // map over this view instead of one per tensor.
+          Op view = Op::make(OpKind::View, {theta, net_start, b.sub(offset, net_start)});
+          net.all = b.value(Type::vector(), p.network->name);
+          view.results = {net.all};
+          b.emit(std::move(view));
+          fl.bind_network(p.network->name, net);
+        }
         values.push_back(u);
         continue;
       }

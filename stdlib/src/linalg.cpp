@@ -35,8 +35,164 @@ void scale(int64_t m, int64_t n, double beta, double* C) {
   for (int64_t i = 0; i < m * n; ++i) C[i] = beta == 0.0 ? 0.0 : beta * C[i];
 }
 
+// ---- small products: no packing ----
+// Packing costs a pass over op(A) and op(B) per block and pads the 8 x 6 tile: for the layers of
+// small networks (a few columns, a short k) and matrix-vector shapes that is most of the work.
+// Every model with a matrix product compiles this code, so it is kept small: two tile shapes,
+// and remainder loops that are neither vectorised nor unrolled (HALO_PLAIN_LOOP).
+#if defined(__clang__)
+#define HALO_PLAIN_LOOP _Pragma("clang loop vectorize(disable) unroll(disable)")
+#else
+#define HALO_PLAIN_LOOP
+#endif
+
+// C(i0 .. i0+8, j0 .. j0+NR) = alpha sum_p A(i, p) op(B)(p, j) + beta C, with A column-major
+// m x k read in place and op(B)(p, j) = B[j ldb_j + p ldb_p]; rows below i0 + skip are left as
+// they are (the last tile of a column overlaps the one before it). A single column sums even
+// and odd p apart: four independent chains of multiply-adds instead of two.
+template <int NR>
+inline void direct_tile(int64_t i0, int skip, int64_t j0, int64_t m, int64_t k, int64_t ldb_j, int64_t ldb_p,
+                        double alpha, const double* A, const double* B, double beta, double* C) {
+  constexpr int kChains = NR == 1 ? 2 : 1;
+  v4d lo[kChains][NR], hi[kChains][NR];
+  for (int h = 0; h < kChains; ++h)
+    for (int c = 0; c < NR; ++c) lo[h][c] = hi[h][c] = v4d{0, 0, 0, 0};
+  const double* a = A + i0;
+  int64_t p = 0;
+  for (; p + kChains <= k; p += kChains)
+    for (int h = 0; h < kChains; ++h) {
+      const v4d a0 = load4(a + (p + h) * m), a1 = load4(a + (p + h) * m + 4);
+      for (int c = 0; c < NR; ++c) {
+        const double b = B[(j0 + c) * ldb_j + (p + h) * ldb_p];
+        lo[h][c] += a0 * b;
+        hi[h][c] += a1 * b;
+      }
+    }
+  if (p < k) {  // k odd, one column
+    const v4d a0 = load4(a + p * m), a1 = load4(a + p * m + 4);
+    const double b = B[j0 * ldb_j + p * ldb_p];
+    lo[0][0] += a0 * b;
+    hi[0][0] += a1 * b;
+  }
+  for (int c = 0; c < NR; ++c) {
+    v4d r0 = lo[0][c], r1 = hi[0][c];
+    if (kChains == 2) {
+      r0 += lo[kChains - 1][c];
+      r1 += hi[kChains - 1][c];
+    }
+    r0 = r0 * alpha;
+    r1 = r1 * alpha;
+    double* out = C + i0 + (j0 + c) * m;
+    if (skip == 0) {
+      if (beta != 0.0) {
+        r0 += load4(out) * beta;
+        r1 += load4(out + 4) * beta;
+      }
+      store4(out, r0);
+      store4(out + 4, r1);
+      continue;
+    }
+    double tile[8];
+    store4(tile, r0);
+    store4(tile + 4, r1);
+    HALO_PLAIN_LOOP
+    for (int r = skip; r < 8; ++r) out[r] = tile[r] + (beta == 0.0 ? 0.0 : beta * out[r]);
+  }
+}
+
+// C = alpha A op(B) + beta C for A not transposed: 8-row tiles of four columns (then of one);
+// when m is not a multiple of 8 the last tile of each column overlaps the one before it.
+// Fewer than 8 rows: one dot product per element.
+void gemm_direct(bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* A, const double* B,
+                 double beta, double* C) {
+  const int64_t ldb_j = tb ? 1 : k, ldb_p = tb ? n : 1;
+  if (k == 1) {  // an outer product: one scaled column per column
+    for (int64_t j = 0; j < n; ++j) {
+      const double b = alpha * B[j * ldb_j];
+      double* out = C + j * m;
+      if (beta == 0.0)
+        for (int64_t i = 0; i < m; ++i) out[i] = A[i] * b;
+      else
+        for (int64_t i = 0; i < m; ++i) out[i] = A[i] * b + beta * out[i];
+    }
+    return;
+  }
+  if (m >= 8) {
+    for (int64_t i = 0; i < m; i += 8) {
+      const int64_t i0 = i + 8 <= m ? i : m - 8;
+      const int skip = static_cast<int>(i - i0);
+      int64_t j = 0;
+      for (; j + 4 <= n; j += 4) direct_tile<4>(i0, skip, j, m, k, ldb_j, ldb_p, alpha, A, B, beta, C);
+      if (j + 2 <= n) {
+        direct_tile<2>(i0, skip, j, m, k, ldb_j, ldb_p, alpha, A, B, beta, C);
+        j += 2;
+      }
+      if (j < n) direct_tile<1>(i0, skip, j, m, k, ldb_j, ldb_p, alpha, A, B, beta, C);
+    }
+    return;
+  }
+  HALO_PLAIN_LOOP
+  for (int64_t j = 0; j < n; ++j) {
+    HALO_PLAIN_LOOP
+    for (int64_t i = 0; i < m; ++i) {
+      double s = 0.0;
+      HALO_PLAIN_LOOP
+      for (int64_t p = 0; p < k; ++p) s += A[i + p * m] * B[j * ldb_j + p * ldb_p];
+      double* out = C + i + j * m;
+      *out = alpha * s + (beta == 0.0 ? 0.0 : beta * *out);
+    }
+  }
+}
+
+// C = alpha A' B + beta C with A k x m and B k x n (both read in place): dot products over the
+// contiguous k, two rows by two columns at a time so that each load feeds two products.
+void gemm_dots(int64_t m, int64_t n, int64_t k, double alpha, const double* A, const double* B, double beta,
+               double* C) {
+  const int64_t k4 = k - k % 4;
+  // Row i (or i + 1 when `two_rows`) of the result by columns j and j + 1.
+  for (int64_t j = 0; j < n; j += 2) {
+    const bool two_cols = j + 1 < n;
+    const double* b0 = B + j * k;
+    const double* b1 = two_cols ? b0 + k : b0;
+    for (int64_t i = 0; i < m; i += 2) {
+      const bool two_rows = i + 1 < m;
+      const double* a0 = A + i * k;
+      const double* a1 = two_rows ? a0 + k : a0;
+      v4d s00 = {0, 0, 0, 0}, s01 = s00, s10 = s00, s11 = s00;
+      for (int64_t p = 0; p < k4; p += 4) {
+        const v4d x0 = load4(a0 + p), x1 = load4(a1 + p), y0 = load4(b0 + p), y1 = load4(b1 + p);
+        s00 += x0 * y0;
+        s01 += x0 * y1;
+        s10 += x1 * y0;
+        s11 += x1 * y1;
+      }
+      double t[4] = {hsum(s00), hsum(s01), hsum(s10), hsum(s11)};
+      HALO_PLAIN_LOOP
+      for (int64_t p = k4; p < k; ++p) {
+        t[0] += a0[p] * b0[p];
+        t[1] += a0[p] * b1[p];
+        t[2] += a1[p] * b0[p];
+        t[3] += a1[p] * b1[p];
+      }
+      HALO_PLAIN_LOOP
+      for (int q = 0; q < 4; ++q) {
+        const int64_t r = i + q / 2, c = j + q % 2;
+        if ((q / 2 && !two_rows) || (q % 2 && !two_cols)) continue;
+        double* out = C + r + c * m;
+        *out = alpha * t[q] + (beta == 0.0 ? 0.0 : beta * *out);
+      }
+    }
+  }
+}
+
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* A, const double* B,
           double beta, double* C) {
+  if (m == 0 || n == 0) return;
+  // Without packing where the product is small or thin: on znver4 the direct tiles beat the
+  // packed path up to about 64^3 and for any dimension below 16 (bench/README.md).
+  const bool thin = std::min(std::min(m, n), k) < 16 || m * n * k < 64 * 64 * 64;
+  if (thin && !ta) return gemm_direct(tb, m, n, k, alpha, A, B, beta, C);
+  if (thin && ta && !tb) return gemm_dots(m, n, k, alpha, A, B, beta, C);
   scale(m, n, beta, C);
   if (m == 0 || n == 0 || k == 0 || alpha == 0.0) return;
   alignas(64) double a_pack[kMC * kKC];
@@ -75,7 +231,9 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const
             for (int64_t c = 0; c < nr; ++c)
               for (int64_t r = 0; r < kMR; ++r) c_block[r + c * m] += alpha * tile[r + c * kMR];
           } else {
+            HALO_PLAIN_LOOP
             for (int64_t c = 0; c < nr; ++c)
+              HALO_PLAIN_LOOP
               for (int64_t r = 0; r < mr; ++r) c_block[r + c * m] += alpha * tile[r + c * kMR];
           }
         }

@@ -160,23 +160,23 @@ void halo_inv_Phi_grad(double, double r, double* d) { *d = kSqrtTwoPi * std::exp
 // ---- logistic family ----
 double halo_logit(double x) { return std::log(x) - std::log1p(-x); }
 void halo_logit_grad(double x, double, double* d) { *d = 1.0 / (x * (1.0 - x)); }
-double halo_inv_logit(double x) { return inv_logit(x); }
-void halo_inv_logit_grad(double x, double, double* d) {
-  double e = std::exp(-std::fabs(x));
+HALO_ALWAYS_INLINE double halo_inv_logit(double x) { return inv_logit(x); }
+HALO_ALWAYS_INLINE void halo_inv_logit_grad(double x, double, double* d) {
+  double e = exp_nonpositive(-std::fabs(x));
   *d = e / ((1.0 + e) * (1.0 + e));
 }
-double halo_sigmoid(double x) { return inv_logit(x); }
-void halo_sigmoid_grad(double x, double r, double* d) { halo_inv_logit_grad(x, r, d); }
-double halo_log_inv_logit(double x) { return -log1p_exp(-x); }
-void halo_log_inv_logit_grad(double x, double, double* d) { *d = inv_logit(-x); }
-double halo_log1m_inv_logit(double x) { return -log1p_exp(x); }
-void halo_log1m_inv_logit_grad(double x, double, double* d) { *d = -inv_logit(x); }
+HALO_ALWAYS_INLINE double halo_sigmoid(double x) { return inv_logit(x); }
+HALO_ALWAYS_INLINE void halo_sigmoid_grad(double x, double r, double* d) { halo_inv_logit_grad(x, r, d); }
+HALO_ALWAYS_INLINE double halo_log_inv_logit(double x) { return -log1p_exp(-x); }
+HALO_ALWAYS_INLINE void halo_log_inv_logit_grad(double x, double, double* d) { *d = inv_logit(-x); }
+HALO_ALWAYS_INLINE double halo_log1m_inv_logit(double x) { return -log1p_exp(x); }
+HALO_ALWAYS_INLINE void halo_log1m_inv_logit_grad(double x, double, double* d) { *d = -inv_logit(x); }
 double halo_log1m(double x) { return std::log1p(-x); }
 void halo_log1m_grad(double x, double, double* d) { *d = -1.0 / (1.0 - x); }
-double halo_log1p_exp(double x) { return log1p_exp(x); }
-void halo_log1p_exp_grad(double x, double, double* d) { *d = inv_logit(x); }
-double halo_softplus(double x) { return log1p_exp(x); }
-void halo_softplus_grad(double x, double, double* d) { *d = inv_logit(x); }
+HALO_ALWAYS_INLINE double halo_log1p_exp(double x) { return log1p_exp(x); }
+HALO_ALWAYS_INLINE void halo_log1p_exp_grad(double x, double, double* d) { *d = inv_logit(x); }
+HALO_ALWAYS_INLINE double halo_softplus(double x) { return log1p_exp(x); }
+HALO_ALWAYS_INLINE void halo_softplus_grad(double x, double, double* d) { *d = inv_logit(x); }
 double halo_log1m_exp(double x) { return log1m_exp(x); }
 void halo_log1m_exp_grad(double x, double, double* d) { *d = -1.0 / std::expm1(-x); }
 double halo_inv_cloglog(double x) { return -std::expm1(-std::exp(x)); }

@@ -3,6 +3,8 @@
 // log densities against closed forms, gradients against finite differences.
 #include "model_harness.h"
 
+#include <random>
+
 using namespace halo::model_harness;
 
 TEST_CASE("eight schools (non-centred): density, Jacobian, propto and gradient") {
@@ -1062,5 +1064,233 @@ generated quantities {
     expected += -0.5 * (y[n] - mu) * (y[n] - mu) - kLogSqrt2Pi;
   }
   CHECK(d.value(theta) == doctest::Approx(expected).epsilon(1e-12));
+  d.check_gradient(theta);
+}
+
+namespace {
+
+// A network's reference forward pass: layer l reads W (out x in, column-major) and then b from
+// theta at `offset`, and maps the rows of H (N x in, column-major) to act(H W' + b').
+double activate(const std::string& a, double z) {
+  if (a == "relu") return z > 0 ? z : 0.0;
+  if (a == "tanh") return std::tanh(z);
+  if (a == "softplus") return z > 0 ? z + std::log1p(std::exp(-z)) : std::log1p(std::exp(z));
+  if (a == "sigmoid") return 1.0 / (1.0 + std::exp(-z));
+  if (a == "elu") return z > 0 ? z : std::expm1(z);
+  if (a == "gelu") return 0.5 * z * std::erfc(-z / std::sqrt(2.0));
+  if (a == "leaky_relu") return z > 0 ? z : 0.01 * z;
+  return z;  // identity
+}
+
+std::vector<double> mlp_rows(const std::vector<double>& theta, size_t& offset, const std::vector<int>& widths,
+                             const std::vector<std::string>& activations, std::vector<double> H, int N) {
+  for (size_t l = 0; l + 1 < widths.size(); ++l) {
+    const int in = widths[l], out = widths[l + 1];
+    const double* W = theta.data() + offset;
+    const double* b = W + out * in;
+    offset += static_cast<size_t>(out * in + out);
+    std::vector<double> next(static_cast<size_t>(N * out));
+    for (int n = 0; n < N; ++n)
+      for (int j = 0; j < out; ++j) {
+        double z = b[j];
+        for (int i = 0; i < in; ++i) z += H[n + i * N] * W[j + i * out];
+        next[n + j * N] = activate(activations[l], z);
+      }
+    H = std::move(next);
+  }
+  return H;
+}
+
+// The gradient along a few random directions against central differences: covers every
+// coordinate of a large parameter vector at the cost of two densities per direction.
+void check_directional_derivatives(Density& d, const std::vector<double>& theta, int directions, unsigned seed) {
+  std::vector<double> g = d.gradient(theta);
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  for (int k = 0; k < directions; ++k) {
+    std::vector<double> v(theta.size()), up = theta, down = theta;
+    double along = 0;
+    for (size_t i = 0; i < v.size(); ++i) {
+      v[i] = normal(rng);
+      along += g[i] * v[i];
+    }
+    const double h = 1e-6;
+    for (size_t i = 0; i < v.size(); ++i) {
+      up[i] += h * v[i];
+      down[i] -= h * v[i];
+    }
+    CAPTURE(k);
+    CHECK(along == doctest::Approx((d.value(up) - d.value(down)) / (2 * h)).epsilon(1e-6).scale(1.0));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("networks: every activation, rows of a matrix, one vector, width-1 rows; density and gradient") {
+  auto m = build(R"(
+data {
+  int N;
+  matrix[N, 3] X;
+  vector[N] x1;
+  vector[3] v;
+  vector[N] y;
+}
+parameters {
+  mlp(3 -> 4 -> 4 -> 4 -> 4 -> 4 -> 4 -> 4 -> 4 -> 1, relu, tanh, softplus, sigmoid, elu, gelu, leaky_relu, identity) all;
+  mlp(1 -> 5 -> 3 -> 1, softplus, tanh) narrow;
+  mlp(3 -> 4 -> 2, sigmoid, identity) single;
+}
+model {
+  all ~ normal(0, 1);
+  narrow ~ normal(0, 1);
+  single ~ normal(0, 1);
+  y ~ normal(all(X), 0.5);
+  y ~ normal(narrow(x1), 0.7);
+  vector[2] s = single(v);
+  s ~ normal(0.3, 2);
+}
+)");
+  const int N = 7;
+  int64_t n64 = N;
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  std::vector<double> X(N * 3), x1(N), v(3), y(N);
+  for (double& x : X) x = normal(rng);
+  for (double& x : x1) x = normal(rng);
+  for (double& x : v) x = normal(rng);
+  for (double& x : y) x = normal(rng);
+  halo_tensor Xt = halo::testing::make_tensor(X, {N, 3}), x1t = halo::testing::make_tensor(x1, {N}),
+              vt = halo::testing::make_tensor(v, {3}), yt = halo::testing::make_tensor(y, {N});
+  Density d{*m, {&n64, &Xt, &x1t, &vt, &yt}};
+  const std::vector<int> all_widths = {3, 4, 4, 4, 4, 4, 4, 4, 4, 1}, narrow_widths = {1, 5, 3, 1},
+                         single_widths = {3, 4, 2};
+  size_t count = 0;
+  for (auto* w : {&all_widths, &narrow_widths, &single_widths})
+    for (size_t l = 0; l + 1 < w->size(); ++l) count += static_cast<size_t>((*w)[l] * (*w)[l + 1] + (*w)[l + 1]);
+  REQUIRE(count == 161 + 32 + 26);
+  std::vector<double> theta(count);
+  for (double& t : theta) t = 0.8 * normal(rng);
+
+  auto logn = [](double x, double mu, double s) { return -0.5 * (x - mu) * (x - mu) / (s * s) - std::log(s) - kLogSqrt2Pi; };
+  double expected = 0;
+  for (double t : theta) expected += logn(t, 0, 1);
+  size_t offset = 0;
+  std::vector<double> out = mlp_rows(theta, offset, all_widths,
+                                     {"relu", "tanh", "softplus", "sigmoid", "elu", "gelu", "leaky_relu", "identity", "identity"}, X, N);
+  for (int n = 0; n < N; ++n) expected += logn(y[n], out[n], 0.5);
+  out = mlp_rows(theta, offset, narrow_widths, {"softplus", "tanh", "identity"}, x1, N);
+  for (int n = 0; n < N; ++n) expected += logn(y[n], out[n], 0.7);
+  out = mlp_rows(theta, offset, single_widths, {"sigmoid", "identity"}, v, 1);
+  for (double s : out) expected += logn(s, 0.3, 2);
+  CHECK(d.value(theta) == doctest::Approx(expected).epsilon(1e-12));
+  d.check_gradient(theta);
+  d.propto = true;
+  d.check_gradient(theta);
+}
+
+TEST_CASE("networks: wide layers (products through the packed and the unpacked kernels), gradient") {
+  // 70 x 70 layers on 70 rows: the hidden products are large enough for halo_gemm's packed
+  // panels, forward and in both adjoint products; the first layer (k = 20) and the read-out take
+  // the unpacked tiles.
+  auto m = build(R"(
+data {
+  int N;
+  matrix[N, 20] X;
+  vector[N] y;
+}
+parameters {
+  mlp(20 -> 70 -> 70 -> 1, tanh, softplus) net;
+  real<lower=0> sigma;
+}
+model {
+  net ~ normal(0, 1);
+  sigma ~ lognormal(0, 1);
+  y ~ normal(net(X), sigma);
+}
+)");
+  const int N = 70;
+  int64_t n64 = N;
+  std::mt19937_64 rng(12);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  std::vector<double> X(N * 20), y(N);
+  for (double& x : X) x = normal(rng);
+  for (double& x : y) x = normal(rng);
+  halo_tensor Xt = halo::testing::make_tensor(X, {N, 20}), yt = halo::testing::make_tensor(y, {N});
+  Density d{*m, {&n64, &Xt, &yt}};
+  std::vector<double> theta(20 * 70 + 70 + 70 * 70 + 70 + 70 + 1 + 1);
+  for (double& t : theta) t = 0.2 * normal(rng);
+  theta.back() = 0.3;  // log sigma
+  double expected = 0;
+  auto logn = [](double x, double mu, double s) { return -0.5 * (x - mu) * (x - mu) / (s * s) - std::log(s) - kLogSqrt2Pi; };
+  for (size_t k = 0; k + 1 < theta.size(); ++k) expected += logn(theta[k], 0, 1);
+  const double sigma = std::exp(theta.back());
+  expected += logn(std::log(sigma), 0, 1) - std::log(sigma) + theta.back();  // lognormal, Jacobian
+  size_t offset = 0;
+  std::vector<double> out = mlp_rows(theta, offset, {20, 70, 70, 1}, {"tanh", "softplus", "identity"}, X, N);
+  for (int n = 0; n < N; ++n) expected += logn(y[n], out[n], sigma);
+  CHECK(d.value(theta) == doctest::Approx(expected).epsilon(1e-11));
+  check_directional_derivatives(d, theta, 6, 13);
+  d.propto = true;
+  check_directional_derivatives(d, theta, 3, 14);
+  d.propto = false;
+  // A sample of single coordinates in every tensor: the layers' weights and biases, sigma.
+  double lp = 0;
+  std::vector<double> g = d.gradient(theta, &lp);
+  for (size_t k : {size_t{0}, size_t{777}, size_t{1405}, size_t{1470}, size_t{3000}, size_t{6369}, size_t{6400},
+                   size_t{6440}, size_t{6510}, theta.size() - 1}) {
+    const double h = 1e-6;
+    std::vector<double> up = theta, down = theta;
+    up[k] += h;
+    down[k] -= h;
+    CAPTURE(k);
+    CHECK(g[k] == doctest::Approx((d.value(up) - d.value(down)) / (2 * h)).epsilon(1e-6).scale(1.0));
+  }
+}
+
+TEST_CASE("maps that store their partials inside loops and branches (pushed and popped), gradient") {
+  // Each iteration applies softplus and inv_logit maps (partials stored by the forward sweep) to
+  // a parameter-dependent vector; the reverse sweep pops them per iteration.
+  auto m = build(R"(
+data {
+  int G;
+  int K;
+  array[G] vector[K] y;
+}
+parameters {
+  vector[K] w;
+  real<lower=0> s;
+}
+model {
+  w ~ normal(0, 1);
+  s ~ lognormal(0, 1);
+  for (g in 1:G) {
+    vector[K] h = log1p_exp(w * g - 1);
+    if (g % 2 == 0) {
+      y[g] ~ normal(inv_logit(h) * 3, s);
+    } else {
+      y[g] ~ normal(h, s);
+    }
+  }
+}
+)");
+  int64_t G = 3, K = 5;
+  std::vector<double> y = {0.1, 0.5, -0.3, 1.2, 0.8, 0.9, 1.1, 2.0, 1.5, 0.2, -0.4, 0.3, 0.7, 1.9, 2.2};
+  halo_tensor yt = halo::testing::make_tensor(y, {3, 5});
+  Density d{*m, {&G, &K, &yt}};
+  std::vector<double> theta = {0.3, -0.8, 1.1, 0.05, -1.4, std::log(0.7)};
+  double expected = 0;
+  auto logn = [](double x, double mu, double s) { return -0.5 * (x - mu) * (x - mu) / (s * s) - std::log(s) - kLogSqrt2Pi; };
+  const double s = std::exp(theta[5]);
+  for (int k = 0; k < 5; ++k) expected += logn(theta[k], 0, 1);
+  expected += logn(std::log(s), 0, 1) - std::log(s) + theta[5];
+  for (int g = 1; g <= 3; ++g)
+    for (int k = 0; k < 5; ++k) {
+      const double h = std::log1p(std::exp(theta[k] * g - 1));
+      const double mu = g % 2 == 0 ? 3.0 / (1.0 + std::exp(-h)) : h;
+      expected += logn(y[(g - 1) * 5 + k], mu, s);
+    }
+  CHECK(d.value(theta) == doctest::Approx(expected).epsilon(1e-12));
+  d.check_gradient(theta);
+  d.propto = true;
   d.check_gradient(theta);
 }

@@ -35,3 +35,17 @@ void map_inv_logit(int64_t n, const double* restrict x, double* restrict out, do
     halo_inv_logit_grad(x[i], r, &grad[i]);
   }
 }
+
+/* A softplus activation with its derivative (the forward map of a network layer under AD): the
+ * polynomial exp and log1p must inline and vectorise. */
+void map_log1p_exp(int64_t n, const double* restrict x, double* restrict out, double* restrict grad) {
+  for (int64_t i = 0; i < n; ++i) {
+    double r = halo_log1p_exp(x[i]);
+    out[i] = r;
+    halo_log1p_exp_grad(x[i], r, &grad[i]);
+  }
+}
+
+/* Another caller of the shared log1p_exp helper, as a model has (several functions of the
+ * logistic family): the helper must still inline into the softplus loop above. */
+double lp_log_inv_logit(double x) { return halo_log_inv_logit(x) + halo_log1m_inv_logit(x); }

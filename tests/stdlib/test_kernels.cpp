@@ -417,6 +417,38 @@ TEST_CASE("kernels: matrix products") {
       }
     CHECK(max_err < 1e-12);
   }
+  // Every path of halo_gemm, by shape: the unpacked tiles (8-row tiles of 4, 2 and 1 columns,
+  // the overlapping last tile, fewer than 8 rows), outer products (k = 1), the dot products of
+  // A' B (2 x 2 blocks, odd m, n, k), and the packed panels; with beta 0 (NaN in C ignored), 1
+  // and another value.
+  for (auto shape : {std::array<int, 3>{100, 10, 5}, std::array<int, 3>{100, 5, 10}, std::array<int, 3>{13, 7, 3},
+                     std::array<int, 3>{1, 9, 33}, std::array<int, 3>{31, 1, 17}, std::array<int, 3>{70, 70, 70},
+                     std::array<int, 3>{67, 65, 66}, std::array<int, 3>{5, 11, 130}, std::array<int, 3>{100, 10, 1},
+                     std::array<int, 3>{3, 6, 1}}) {
+    const int m = shape[0], n = shape[1], k = shape[2];
+    for (int ta = 0; ta < 2; ++ta)
+      for (int tb = 0; tb < 2; ++tb)
+        for (double beta : {0.0, 1.0, -0.5}) {
+          V A = random_vec(d, m * k), B = random_vec(d, k * n), C = random_vec(d, m * n), C0 = C;
+          if (beta == 0.0) C.assign(C.size(), kNaN);
+          halo_gemm(ta, tb, m, n, k, 1.5, A.data(), B.data(), beta, C.data());
+          double max_err = 0;
+          for (int i = 0; i < m; ++i)
+            for (int j = 0; j < n; ++j) {
+              double s = 0;
+              for (int p = 0; p < k; ++p) s += (ta ? A[p + i * k] : A[i + p * m]) * (tb ? B[j + p * n] : B[p + j * k]);
+              const double want = 1.5 * s + (beta == 0.0 ? 0.0 : beta * C0[i + j * m]);
+              max_err = std::fmax(max_err, std::fabs(C[i + j * m] - want));
+            }
+          CAPTURE(m);
+          CAPTURE(n);
+          CAPTURE(k);
+          CAPTURE(ta);
+          CAPTURE(tb);
+          CAPTURE(beta);
+          CHECK(max_err < 1e-12);
+        }
+  }
 }
 
 TEST_CASE("kernels: factorisations, solves and determinants") {

@@ -139,6 +139,16 @@ double halo_cauchy_lpdf(double y, double mu, double sigma, int flags, double* d)
   if (!(flags & 1)) lp -= std::log(M_PI);
   return lp;
 }
+// C = alpha op(A) op(B) + beta C (column-major; beta = 0 overwrites): matrix products call it.
+void halo_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, double alpha, const double* A, const double* B,
+               double beta, double* C) {
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t i = 0; i < m; ++i) {
+      double s = 0;
+      for (int64_t p = 0; p < k; ++p) s += (ta ? A[p + i * k] : A[i + p * m]) * (tb ? B[j + p * n] : B[p + j * k]);
+      C[i + j * m] = alpha * s + (beta == 0.0 ? 0.0 : beta * C[i + j * m]);
+    }
+}
 // normal_lpdf(y | mu, sigma) with partials; flags bit 0 = drop constants.
 double halo_normal_lpdf(double y, double mu, double sigma, int flags, double* d) {
   double z = (y - mu) / sigma;
