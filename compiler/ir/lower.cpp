@@ -12,6 +12,14 @@
 
 namespace halo::ir {
 
+// Whether a signature parameter takes scalars, vectorised elementwise over containers (reals,
+// ints, int, real), as opposed to a vector / matrix argument of a multivariate function.
+bool takes_scalars(const semantic::ParamSpec& p) {
+  return p.cls == semantic::ParamClass::Reals || p.cls == semantic::ParamClass::Ints ||
+         (p.cls == semantic::ParamClass::Type && p.array_dims == 0 &&
+          (p.base == ast::BaseKind::Int || p.base == ast::BaseKind::Real));
+}
+
 // The stdlib's HALO_VARY(i): argument i of a density varies (is not data).
 constexpr int vary_flag(int i) { return 1 << (i + 1); }
 
@@ -407,9 +415,7 @@ class FunctionLowerer {
     for (size_t k = 0; k < t.args.size(); ++k) {
       if (k + 1 >= sig.params.size()) return kNoValue;
       const semantic::ParamSpec& p = sig.params[k + 1];
-      const bool scalar_class = p.cls == semantic::ParamClass::Reals || p.cls == semantic::ParamClass::Ints ||
-                                (p.cls == semantic::ParamClass::Type && p.array_dims == 0 &&
-                                 (p.base == BaseKind::Int || p.base == BaseKind::Real));
+      const bool scalar_class = takes_scalars(p);
       if (!scalar_class) return kNoValue;
       const bool is_int = p.cls == semantic::ParamClass::Ints || (p.cls == semantic::ParamClass::Type && p.base == BaseKind::Int);
       ValueId v = expr(*t.args[k]);
@@ -1674,9 +1680,7 @@ class FunctionLowerer {
     // theta, multi_normal_rng's mu) makes a multivariate draw.
     if (c.signature >= 0) {
       for (const semantic::ParamSpec& p : semantic::signature(c.signature).params) {
-        bool scalar_class = p.cls == semantic::ParamClass::Reals || p.cls == semantic::ParamClass::Ints ||
-                            (p.cls == semantic::ParamClass::Type && p.array_dims == 0 &&
-                             (p.base == BaseKind::Int || p.base == BaseKind::Real));
+        bool scalar_class = takes_scalars(p);
         if (!scalar_class) throw Unsupported(c.span, "the multivariate random number generator " + c.name);
       }
     }
@@ -1781,9 +1785,7 @@ class FunctionLowerer {
         const semantic::ParamSpec& p = sig.params[k];
         int_arg[k] = p.cls == semantic::ParamClass::Ints ||
                      (p.cls == semantic::ParamClass::Type && p.base == BaseKind::Int);
-        bool scalar_class = p.cls == semantic::ParamClass::Reals || p.cls == semantic::ParamClass::Ints ||
-                            (p.cls == semantic::ParamClass::Type && p.array_dims == 0 &&
-                             (p.base == BaseKind::Int || p.base == BaseKind::Real));
+        bool scalar_class = takes_scalars(p);
         multivariate = multivariate || !scalar_class;
       }
     } else if (discrete) {
@@ -2343,7 +2345,7 @@ class ModelLowerer {
       out.module.functions.push_back(sizes_function());
       out.module.functions.push_back(log_density_function(false));
       out.module.functions.push_back(log_density_function(true));
-      if (!layout_.batch_dimension.empty()) out.module.functions.push_back(log_density_batch_function());
+      if (!layout_.batch_dimension.empty()) out.module.functions.push_back(log_density_function(false, true));
       out.module.functions.push_back(prior_draw_function());
       out.module.functions.push_back(constrain_function());
       out.module.functions.push_back(unconstrain_function());
@@ -3009,9 +3011,13 @@ class ModelLowerer {
     }
   }
 
-  Function log_density_function(bool propto) {
+  // log_density(_propto)(theta, jacobian, data..., tdata...). With `batched`, the minibatch
+  // log density (with constants): one more argument, the 0-based rows of the batch dimension
+  // (an i64 vector) after the data and transformed data; data and transformed data whose first
+  // declared size is the batch dimension hold those rows (docs/abi.md).
+  Function log_density_function(bool propto, bool batched = false) {
     Function f;
-    f.name = propto ? "log_density_propto" : "log_density";
+    f.name = batched ? "log_density_batch" : propto ? "log_density_propto" : "log_density";
     f.role = FunctionRole::LogDensity;
     f.param_types = {Type::vector(), Type::i64()};
     f.result_types = {Type::f64()};
@@ -3020,6 +3026,29 @@ class ModelLowerer {
     ValueId theta = b.param(0, Type::vector(), "theta");
     ValueId jacobian = b.param(1, Type::i64(), "jacobian");
     bind_inputs(fl, f, 2, true);
+    if (batched) {
+      // Hoisted values were computed on all rows: in the minibatch entry everything is
+      // recomputed from the batch (the hidden arguments are still passed, unused).
+      fl.set_hoisted({});
+      Type rows_type = Type::vector();
+      rows_type.elem = Elem::I64;
+      const int rows_index = static_cast<int>(f.param_types.size());  // after every input
+      f.param_types.push_back(rows_type);
+      ValueId rows = b.param(rows_index, rows_type, "rows");
+      std::vector<const ast::VarDecl*> batched_decls;
+      auto first_size_is_batch = [&](const ast::VarDecl& d) {
+        const ast::Expr* first = !d.type.array_dims.empty() ? d.type.array_dims[0].get()
+                                 : !d.type.sizes.empty()    ? d.type.sizes[0].get()
+                                                            : nullptr;
+        return first && first->kind == ExprKind::Variable &&
+               static_cast<const ast::Variable*>(first)->name == layout_.batch_dimension;
+      };
+      for (const ast::VarDecl* d : data_)
+        if (first_size_is_batch(*d)) batched_decls.push_back(d);
+      for (const ast::VarDecl* d : tdata_)
+        if (first_size_is_batch(*d)) batched_decls.push_back(d);
+      fl.bind_batch(layout_.batch_dimension, rows, batched_decls);
+    }
     ValueId target = b.var(Type::f64(), {}, 0.0, "target");
     fl.set_target(target);
     read_parameters(fl, theta, jacobian, target);
@@ -3188,48 +3217,7 @@ class ModelLowerer {
     });
   }
 
-  // The minibatch log density: like log_density (with constants), with one more argument, the
-  // 0-based rows of the batch dimension (an i64 vector) after the data and transformed data.
-  // Batched: data and transformed data whose first declared size is the batch dimension.
-  Function log_density_batch_function() {
-    Function f;
-    f.name = "log_density_batch";
-    f.role = FunctionRole::LogDensity;
-    f.param_types = {Type::vector(), Type::i64()};
-    f.result_types = {Type::f64()};
-    FunctionLowerer fl(f, false);
-    Builder& b = fl.builder();
-    ValueId theta = b.param(0, Type::vector(), "theta");
-    ValueId jacobian = b.param(1, Type::i64(), "jacobian");
-    bind_inputs(fl, f, 2, true);
-    Type rows_type = Type::vector();
-    rows_type.elem = Elem::I64;
-    f.param_types.push_back(rows_type);
-    ValueId rows = b.param(static_cast<int>(2 + data_.size() + tdata_.size()), rows_type, "rows");
-    std::vector<const ast::VarDecl*> batched;
-    auto first_size_is_batch = [&](const ast::VarDecl& d) {
-      const ast::Expr* first = !d.type.array_dims.empty() ? d.type.array_dims[0].get()
-                               : !d.type.sizes.empty()    ? d.type.sizes[0].get()
-                                                          : nullptr;
-      return first && first->kind == ExprKind::Variable &&
-             static_cast<const ast::Variable*>(first)->name == layout_.batch_dimension;
-    };
-    for (const ast::VarDecl* d : data_)
-      if (first_size_is_batch(*d)) batched.push_back(d);
-    for (const ast::VarDecl* d : tdata_)
-      if (first_size_is_batch(*d)) batched.push_back(d);
-    fl.bind_batch(layout_.batch_dimension, rows, batched);
-    ValueId target = b.var(Type::f64(), {}, 0.0, "target");
-    fl.set_target(target);
-    read_parameters(fl, theta, jacobian, target);
-    transformed_parameters(fl);
-    if (const auto* model = block(ast::BlockKind::Model)) {
-      fl.scan_assignments(model->items);
-      fl.block(model->items);
-    }
-    b.ret({b.load(target)});
-    return f;
-  }
+
 
   // Flattens values into one vector in Stan's output order (first index fastest).
   ValueId flatten(FunctionLowerer& fl, const std::vector<ValueId>& values) {

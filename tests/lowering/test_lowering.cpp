@@ -1294,3 +1294,40 @@ model {
   d.propto = true;
   d.check_gradient(theta);
 }
+
+TEST_CASE("minibatch with hoisted data-only code: the batch is recomputed from its rows") {
+  auto m = build(R"(
+data {
+  batch int<lower=1> N;
+  vector<lower=0>[N] y;
+}
+parameters {
+  real mu;
+}
+model {
+  mu ~ normal(0, 1);
+  log(y) ~ normal(mu, 1);
+}
+)");
+  int64_t N = 4;
+  std::vector<double> y = {0.5, 1.5, 2.5, 4.0};
+  halo_tensor yt = halo::testing::make_tensor(y, {4});
+  TestWorkspace w;
+  TransformedData td(*m, &w.ws, {&N, &yt});
+  REQUIRE(td.args.size() == 1);  // log(y), hoisted
+  std::vector<double> theta = {0.3};
+  halo_tensor t = halo::testing::make_tensor(theta, {1});
+  int64_t jacobian = 1;
+  std::vector<int64_t> rows = {2, 0};
+  halo_tensor rt{};
+  rt.data = rows.data();
+  rt.dims[0] = 2;
+  void* args[] = {&t, &jacobian, &N, &yt, td.args[0], &rt};
+  double lp = 0;
+  void* results[] = {&lp};
+  INFO(w.error);
+  REQUIRE(m->get("log_density_batch")(&w.ws, args, results) == 0);
+  auto normal = [](double x, double mean) { return -0.5 * (x - mean) * (x - mean) - kLogSqrt2Pi; };
+  double expected = normal(0.3, 0) + 2.0 * (normal(std::log(2.5), 0.3) + normal(std::log(0.5), 0.3));
+  CHECK(lp == doctest::Approx(expected).epsilon(1e-12));
+}
