@@ -35,6 +35,38 @@ double log_sum_exp_n(int64_t n, const double* x) {
   return m + std::log(sum_exp(n, x, m));
 }
 
+// Few terms (an HMM's states, a mixture's components; kSmallLse is a guess at where the
+// general loop's vectorised exps win): the largest term is exp(0) = 1, so
+// m + log1p(sum of the others) needs one exp fewer, and the inline kernels avoid libm calls.
+// Returns false (and leaves *lse alone) when the general path must decide: n out of range,
+// a NaN, or an infinite maximum.
+constexpr int64_t kSmallLse = 8;
+
+HALO_ALWAYS_INLINE inline bool small_lse_terms(int64_t n, const double* x, double* e, double* m_out, double* s_out) {
+  if (n < 1 || n > kSmallLse) return false;
+  int64_t im = 0;
+  double m = x[0];
+  bool nan = std::isnan(x[0]);
+  for (int64_t i = 1; i < n; ++i) {
+    nan |= std::isnan(x[i]);
+    if (x[i] > m) {
+      m = x[i];
+      im = i;
+    }
+  }
+  if (nan || !std::isfinite(m)) return false;
+  double s = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    e[i] = i == im ? 1.0 : exp_nonpositive(x[i] - m);
+    s += i == im ? 0.0 : e[i];
+  }
+  *m_out = m;
+  *s_out = s;
+  return true;
+}
+
+HALO_ALWAYS_INLINE inline double log1p_nonnegative(double s) { return s <= 1.0 ? log1p_unit(s) : std::log1p(s); }
+
 bool is_simplex(int64_t K, const double* theta) {
   double s = 0.0;
   for (int64_t k = 0; k < K; ++k) {
@@ -68,9 +100,20 @@ double lkj_constant(double eta, int64_t K, double* d_eta) {
 extern "C" {
 
 // ---- reductions and normalisers ----
-double halo_log_sum_exp_vec(int64_t n, const double* x) { return log_sum_exp_n(n, x); }
+HALO_ALWAYS_INLINE double halo_log_sum_exp_vec(int64_t n, const double* x) {
+  double e[kSmallLse], m, s;
+  if (small_lse_terms(n, x, e, &m, &s)) return m + log1p_nonnegative(s);
+  return log_sum_exp_n(n, x);
+}
 
-void halo_log_sum_exp_vec_rev(int64_t n, const double* x, double result, double adj, double* x_adj) {
+// d lse / d x_i = exp(x_i - lse) = e_i / (1 + s) with the forward pass's terms.
+HALO_ALWAYS_INLINE void halo_log_sum_exp_vec_rev(int64_t n, const double* x, double result, double adj, double* x_adj) {
+  double e[kSmallLse], m, s;
+  if (small_lse_terms(n, x, e, &m, &s)) {
+    const double w = adj / (1.0 + s);
+    for (int64_t i = 0; i < n; ++i) x_adj[i] += w * e[i];
+    return;
+  }
   for (int64_t i = 0; i < n; ++i) x_adj[i] += adj * std::exp(x[i] - result);
 }
 
