@@ -698,16 +698,31 @@ void halo_diag_post_multiply_rev(int64_t m, int64_t n, const double* M, const do
 
 void halo_gp_exp_quad_cov(int64_t N, int64_t D, const double* x, double alpha, double rho, double* out) {
   const double a2 = alpha * alpha, neg_half_inv_rho2 = -0.5 / (rho * rho);
+  // The exponents of the strict lower triangle are gathered in blocks and exponentiated in
+  // one flat loop with the inline exp (the argument is never positive), which vectorises
+  // even when the columns are short (an 11-point GP has columns of 10, 9, ..., 1).
+  constexpr int64_t kBlock = 64;
+  double arg[kBlock];
+  int64_t at[kBlock];
+  int64_t n = 0;
+  auto flush = [&]() {
+    for (int64_t t = 0; t < n; ++t) arg[t] = a2 * exp_nonpositive(arg[t]);
+    for (int64_t t = 0; t < n; ++t) out[at[t]] = arg[t];
+    n = 0;
+  };
   for (int64_t j = 0; j < N; ++j) {
     out[j + j * N] = a2;
     for (int64_t i = j + 1; i < N; ++i) {
       double d2 = 0.0;
       for (int64_t k = 0; k < D; ++k) d2 += square(x[i * D + k] - x[j * D + k]);
-      const double v = a2 * std::exp(d2 * neg_half_inv_rho2);
-      out[i + j * N] = v;
-      out[j + i * N] = v;
+      arg[n] = d2 * neg_half_inv_rho2;
+      at[n++] = i + j * N;
+      if (n == kBlock) flush();
     }
   }
+  flush();
+  for (int64_t j = 0; j < N; ++j)
+    for (int64_t i = j + 1; i < N; ++i) out[j + i * N] = out[i + j * N];
 }
 
 void halo_gp_exp_quad_cov_rev(int64_t N, int64_t D, const double* x, double alpha, double rho, const double* out,
