@@ -165,13 +165,28 @@ class FunctionLowerer {
       case ExprKind::Conditional: {
         const auto& c = static_cast<const ast::Conditional&>(e);
         if (is_container(e.type)) throw Unsupported(e.span, "a conditional expression of a container type");
-        ValueId cond = truth(expr(*c.cond));
-        ValueId a = expr(*c.then_expr), bb = expr(*c.else_expr);
-        if (e.type.is_real()) {
-          a = to_real(a);
-          bb = to_real(bb);
+        auto branch_value = [&](const ast::Expr& x) {
+          ValueId v = expr(x);
+          return e.type.is_real() ? to_real(v) : v;
+        };
+        if (eager_safe(*c.then_expr) && eager_safe(*c.else_expr)) {
+          // Both sides are cheap and cannot fail: a branch-free select.
+          ValueId cond = truth(expr(*c.cond));
+          ValueId a = branch_value(*c.then_expr), bb = branch_value(*c.else_expr);
+          return b_.emit1(OpKind::Select, {cond, a, bb}, f_.type_of(a));
         }
-        return b_.emit1(OpKind::Select, {cond, a, bb}, f_.type_of(a));
+        // Only the chosen side is evaluated, as in Stan: `n > 1 ? y[n - 1] : 0` must not index
+        // y[0], and the side not taken must not put its (possibly infinite) partials into the
+        // gradient (`x == 0 ? 0 : x * log(x)` at x = 0).
+        ValueId result = b_.var(e.type.is_real() ? Type::f64() : Type::i64(), {}, 0.0);
+        Op branch = Op::make(OpKind::If, {truth(expr(*c.cond))});
+        Region then_r, else_r;
+        b_.in(then_r, [&] { b_.store(result, branch_value(*c.then_expr)); });
+        b_.in(else_r, [&] { b_.store(result, branch_value(*c.else_expr)); });
+        branch.regions.push_back(std::move(then_r));
+        branch.regions.push_back(std::move(else_r));
+        b_.emit(std::move(branch));
+        return b_.load(result);
       }
       case ExprKind::Index: return index(static_cast<const ast::Index&>(e));
       case ExprKind::Transpose: {
@@ -254,6 +269,27 @@ class FunctionLowerer {
       });
     }
     return b_.load(out);
+  }
+
+  // A side of a conditional that may be evaluated whether or not it is chosen: literals,
+  // scalar variables, and +, -, * of such (no indexing, division or call that could fail or
+  // have infinite partials).
+  static bool eager_safe(const ast::Expr& e) {
+    switch (e.kind) {
+      case ExprKind::IntLit:
+      case ExprKind::RealLit: return true;
+      case ExprKind::Variable: return !is_container(e.type);
+      case ExprKind::Unary: {
+        const auto& u = static_cast<const ast::Unary&>(e);
+        return (u.op == ast::UnaryOp::Neg || u.op == ast::UnaryOp::Plus) && eager_safe(*u.operand);
+      }
+      case ExprKind::Binary: {
+        const auto& b = static_cast<const ast::Binary&>(e);
+        return (b.op == ast::BinaryOp::Add || b.op == ast::BinaryOp::Sub || b.op == ast::BinaryOp::Mul) &&
+               eager_safe(*b.lhs) && eager_safe(*b.rhs);
+      }
+      default: return false;
+    }
   }
 
   ValueId to_real(ValueId v) {

@@ -1331,3 +1331,48 @@ model {
   double expected = normal(0.3, 0) + 2.0 * (normal(std::log(2.5), 0.3) + normal(std::log(0.5), 0.3));
   CHECK(lp == doctest::Approx(expected).epsilon(1e-12));
 }
+
+TEST_CASE("conditional expressions evaluate only the chosen side") {
+  // y[n - 1] at n = 1 would be out of range, and x * log(x) at x = 0 would put an infinite
+  // partial into the gradient: Stan evaluates only the side chosen, and so must we.
+  auto m = build(R"(
+data {
+  int<lower=1> N;
+  vector[N] y;
+}
+parameters {
+  real mu;
+  real<lower=0> x;
+}
+model {
+  for (n in 1:N) {
+    real prev = n > 1 ? y[n - 1] : 0;
+    y[n] ~ normal(mu + 0.5 * prev, 1);
+  }
+  target += x == 0 ? 0 : x * log(x);
+  target += mu > 0 ? mu : -2 * mu;  // eager sides: a select
+  target += -x;
+}
+)");
+  int64_t N = 3;
+  std::vector<double> y = {1.0, 2.0, 3.5};
+  halo_tensor yt = halo::testing::make_tensor(y, {N});
+  Density d{*m, {&N, &yt}};
+  d.jacobian = 0;
+  const double mu = 0.3, x = 1.7;
+  double expected = 0;
+  for (int n = 0; n < N; ++n) {
+    const double prev = n > 0 ? y[n - 1] : 0.0;
+    const double z = y[n] - (mu + 0.5 * prev);
+    expected += -0.5 * z * z - 0.5 * std::log(2 * M_PI);
+  }
+  expected += x * std::log(x) + mu - x;
+  CHECK(d.value({mu, std::log(x)}) == doctest::Approx(expected).epsilon(1e-12));
+  d.jacobian = 1;
+  d.check_gradient({mu, std::log(x)});
+  d.check_gradient({-0.8, -0.4});
+  // x = 0 exactly (exp(-800) underflows): the chosen side is 0, and the gradient stays finite.
+  std::vector<double> g = d.gradient({0.1, -800.0});
+  CHECK(std::isfinite(g[0]));
+  CHECK(std::isfinite(g[1]));
+}
