@@ -78,6 +78,7 @@ networkDecl
 // ---- statements ----
 statement
     : block                                                          # BlockStmt
+    | identifier '(' STRING ')' block                                # ProfileStmt
     | lhs op=('=' | '+=' | '-=' | '*=' | '/=' | '.*=' | './=') expr ';'  # AssignStmt
     | expr '~' identifier '(' exprList? ')' truncation? ';'          # TildeStmt
     | TARGET '+=' expr ';'                                           # TargetStmt

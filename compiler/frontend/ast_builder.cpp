@@ -303,6 +303,16 @@ class AstBuilder {
       return t;
     }
     if (auto* c = dynamic_cast<P::BlockStmtContext*>(ctx)) return block(c->block());
+    if (auto* c = dynamic_cast<P::ProfileStmtContext*>(ctx)) {
+      // Stan's `profile("name") { ... }` (2.26): a timing scope in Stan; here a plain block
+      // (docs/language.md). The keyword is checked here so that `profile` stays a usable name.
+      if (name(c->identifier()) != "profile") {
+        Diagnostic& d = diags_.error(span(c->identifier()), "expected 'profile' before a string and a block");
+        d.found = "'" + name(c->identifier()) + "'";
+        d.hint = "a profile block is written profile(\"name\") { ... }";
+      }
+      return block(c->block());
+    }
     if (auto* c = dynamic_cast<P::ForRangeStmtContext*>(ctx)) {
       auto f = std::make_unique<ast::ForRange>(s);
       f->variable = name(c->identifier());

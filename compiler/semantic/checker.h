@@ -112,6 +112,8 @@ class Checker {
 
   // ---- calls (expressions.cpp) ----
   Type call(ast::Call& c, bool as_statement);
+  // reduce_sum(f, x, grainsize, args...) rewritten in place to f(x, 1, size(x), args...).
+  bool desugar_reduce_sum(ast::Call& c);
   // Resolves `name` against built-ins and user functions. `span` is where errors go;
   // `arg_exprs` are the argument expressions (for spans and data-only checks); `variate_first`
   // numbers arguments for messages as `~` writes them.

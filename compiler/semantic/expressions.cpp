@@ -856,9 +856,64 @@ int user_cost(const ast::FunctionDef& f, const std::vector<Type>& args) {
 
 std::string user_function_text(const ast::FunctionDef& f) { return user_signature_text(f, false); }
 
+// Stan's reduce_sum(f, x, grainsize, args...) and reduce_sum_static: the sum of f over slices
+// of x, which Stan may split across threads. Its value is f over all of x at once, which is
+// what Halo computes: the call becomes f(x, 1, size(x), args...) (the grainsize is checked as an
+// int and dropped; generated code is vectorised instead of threaded). docs/language.md.
+bool Checker::desugar_reduce_sum(ast::Call& c) {
+  auto fail = [&](const Span& at, const std::string& message, const std::string& hint) {
+    Diagnostic& d = diags_.error(at, message);
+    d.hint = hint;
+    return false;
+  };
+  const std::string usage = c.name + "(partial_sum, x, grainsize, ...) needs a user-defined partial-sum function, "
+                            "the array to slice and an int grainsize";
+  if (c.args.size() < 3) return fail(c.span, "too few arguments to '" + c.name + "'", usage);
+  if (c.args[0]->kind != ExprKind::Variable)
+    return fail(c.args[0]->span, "the first argument of '" + c.name + "' must name a function", usage);
+  std::string f = static_cast<const ast::Variable&>(*c.args[0]).name;
+  const Span f_span = c.args[0]->span;
+  std::string defined = f;
+  if (ends_with(f, "_lupdf")) defined = f.substr(0, f.size() - 6) + "_lpdf";
+  if (ends_with(f, "_lupmf")) defined = f.substr(0, f.size() - 6) + "_lpmf";
+  if (functions_.count(defined) == 0)
+    return fail(c.args[0]->span, "'" + f + "' is not a user-defined function", usage);
+  if (c.args[1]->kind != ExprKind::Variable)
+    return fail(c.args[1]->span, "Halo's '" + c.name + "' slices a variable",
+                "assign the expression to a local variable and pass that");
+  Type grain = expr(*c.args[2]);
+  if (!grain.is_error() && !(grain.is_int() && grain.array_dims == 0))
+    return fail(c.args[2]->span, "the grainsize of '" + c.name + "' must be an int", usage);
+  const auto& sliced = static_cast<const ast::Variable&>(*c.args[1]);
+  auto start = std::make_unique<ast::IntLit>(c.args[2]->span);
+  start->value = 1;
+  start->text = "1";
+  auto end = std::make_unique<ast::Call>(c.args[1]->span);
+  end->name = "size";
+  end->name_span = c.args[1]->span;
+  auto sliced_again = std::make_unique<ast::Variable>(sliced.span);
+  sliced_again->name = sliced.name;
+  end->args.push_back(std::move(sliced_again));
+  std::vector<ast::ExprPtr> args;
+  args.push_back(std::move(c.args[1]));
+  args.push_back(std::move(start));
+  args.push_back(std::move(end));
+  for (size_t i = 3; i < c.args.size(); ++i) args.push_back(std::move(c.args[i]));
+  c.name = f;
+  c.name_span = f_span;
+  c.args = std::move(args);
+  // A density's variate is its first argument: f_lpmf(x | 1, size(x), ...).
+  c.has_bar = name_needs_bar(f);
+  return true;
+}
+
 Type Checker::call(ast::Call& c, bool as_statement) {
   // A network in scope is applied like a function (networks may share a built-in's name).
   if (const Symbol* s = lookup(c.name); s && s->network) return apply_network(c, *s);
+  if ((c.name == "reduce_sum" || c.name == "reduce_sum_static") && !lookup(c.name) &&
+      functions_.count(c.name) == 0) {
+    if (!desugar_reduce_sum(c)) return Type::error();
+  }
 
   std::vector<ast::Expr*> arg_exprs;
   std::vector<ArgInfo> args;

@@ -1376,3 +1376,73 @@ model {
   CHECK(std::isfinite(g[0]));
   CHECK(std::isfinite(g[1]));
 }
+
+TEST_CASE("reduce_sum and reduce_sum_static: the partial sum over the whole array; profile blocks") {
+  auto m = build(R"(
+functions {
+  real partial_sum_lpmf(array[] int slice, int start, int end, vector lambda) {
+    return poisson_lupmf(slice | lambda[start:end]);
+  }
+  real partial_normal(array[] real slice, int start, int end, real mu) {
+    return normal_lpdf(slice | mu, 1);
+  }
+}
+data {
+  int<lower=1> N;
+  array[N] int<lower=0> cnt;
+  array[N] real y;
+}
+parameters {
+  vector<lower=0>[N] lambda;
+  real mu;
+}
+model {
+  profile("likelihood") {
+    target += reduce_sum(partial_sum_lpmf, cnt, 1, lambda);
+    target += reduce_sum_static(partial_normal, y, 2, mu);
+  }
+}
+)");
+  int64_t N = 4;
+  std::vector<int64_t> cnt = {0, 3, 1, 7};
+  std::vector<double> y = {0.5, -1.0, 2.0, 0.25};
+  halo_tensor ct{};
+  ct.data = cnt.data();
+  ct.dims[0] = N;
+  halo_tensor yt = halo::testing::make_tensor(y, {N});
+  Density d{*m, {&N, &ct, &yt}};
+  d.jacobian = 0;
+  std::vector<double> u = {0.1, -0.3, 1.2, 0.7, 0.4};
+  double expected = 0;
+  for (int n = 0; n < N; ++n) {
+    const double lambda = std::exp(u[n]), mu = u[4];
+    expected += cnt[n] * std::log(lambda) - lambda - std::lgamma(cnt[n] + 1.0);
+    expected += -0.5 * (y[n] - mu) * (y[n] - mu) - 0.5 * std::log(2 * M_PI);
+  }
+  CHECK(d.value(u) == doctest::Approx(expected).epsilon(1e-12));
+  d.jacobian = 1;
+  d.check_gradient(u);
+}
+
+TEST_CASE("reduce_sum: located errors for what it cannot take") {
+  const char* bad = R"(
+functions {
+  real ps(array[] real slice, int start, int end) { return sum(slice); }
+}
+data { array[3] real y; }
+parameters { real mu; }
+model {
+  target += reduce_sum(ps, y);
+  target += reduce_sum(nope, y, 1);
+  target += reduce_sum(ps, y, 1.5);
+}
+)";
+  halo::SourceFile file("bad.model", bad);
+  halo::Diagnostics diags;
+  auto program = halo::frontend::parse(file, diags);
+  if (program) program = halo::semantic::check(std::move(program), diags);
+  const std::string text = halo::render_all(diags, file);
+  CHECK(text.find("bad.model:8:13: error: too few arguments to 'reduce_sum'") != std::string::npos);
+  CHECK(text.find("bad.model:9:24: error: 'nope' is not a user-defined function") != std::string::npos);
+  CHECK(text.find("bad.model:10:31: error: the grainsize of 'reduce_sum' must be an int") != std::string::npos);
+}
