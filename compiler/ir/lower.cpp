@@ -1667,8 +1667,14 @@ class FunctionLowerer {
       return LibraryLowering(b_, static_cast<int>(span.begin_line)).density(kernel, xs, flags);
     }
     if (!supported.count(kernel)) throw Unsupported(span, "the density " + kernel);
+    // Int scalars become real, except the variate of an _lpmf (categorical's y): every other
+    // scalar of these densities is real (lkj's eta written as 2).
+    const bool mass = kernel.size() > 5 && kernel.compare(kernel.size() - 5, 5, "_lpmf") == 0;
     std::vector<ValueId> xs;
-    for (const ast::Expr* a : args) xs.push_back(to_real_scalar(expr(*a), *a));
+    for (size_t k = 0; k < args.size(); ++k) {
+      ValueId v = expr(*args[k]);
+      xs.push_back(args[k]->type.is_scalar() && !(mass && k == 0) ? to_real(v) : v);
+    }
     ValueId r = b_.value(Type::f64());
     Op op = Op::make(OpKind::Kernel, xs, {r});
     op.name = kernel;
@@ -1677,7 +1683,7 @@ class FunctionLowerer {
     b_.emit(std::move(op));
     return r;
   }
-  // Real scalars stay real even when written as int literals (eta = 2); int data stays int.
+  // Real scalars are real; int scalars stay int (library densities convert by signature).
   ValueId to_real_scalar(ValueId v, const ast::Expr& e) {
     return e.type.is_scalar() && e.type.base != BaseKind::Int ? to_real(v) : v;
   }

@@ -373,6 +373,22 @@ model {
   d.check_gradient({-1.1, -0.6});
 }
 
+TEST_CASE("kernels: an int literal where a density takes a real (lkj_corr_cholesky(2))") {
+  // The literal is converted: it used to reach code generation as an int and crash haloc.
+  auto with_int = build(R"(
+parameters { cholesky_factor_corr[3] L; }
+model { L ~ lkj_corr_cholesky(2); }
+)");
+  auto with_real = build(R"(
+parameters { cholesky_factor_corr[3] L; }
+model { L ~ lkj_corr_cholesky(2.0); }
+)");
+  Density a{*with_int, {}}, b{*with_real, {}};
+  std::vector<double> u = {0.3, -0.5, 0.8};
+  CHECK(a.value(u) == doctest::Approx(b.value(u)).epsilon(1e-14));
+  a.check_gradient(u);
+}
+
 TEST_CASE("structured parameters: arrays, every transform, round trip through constrain and unconstrain") {
   auto m = build(R"(
 parameters {
