@@ -43,6 +43,19 @@ double log_sum_exp_n(int64_t n, const double* x) {
 constexpr int64_t kSmallLse = 8;
 
 HALO_ALWAYS_INLINE inline bool small_lse_terms(int64_t n, const double* x, double* e, double* m_out, double* s_out) {
+  if (n == 2) {  // two states or components: straight-line code
+    const double a = x[0], b = x[1];
+    if (std::isnan(a) || std::isnan(b)) return false;
+    const bool first = a >= b;
+    const double m = first ? a : b;
+    if (!std::isfinite(m)) return false;
+    const double t = exp_nonpositive(first ? b - a : a - b);
+    e[0] = first ? 1.0 : t;
+    e[1] = first ? t : 1.0;
+    *m_out = m;
+    *s_out = t;
+    return true;
+  }
   if (n < 1 || n > kSmallLse) return false;
   int64_t im = 0;
   double m = x[0];
