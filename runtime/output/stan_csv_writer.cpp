@@ -233,7 +233,6 @@ SampleCsvWriter::SampleCsvWriter(const std::string& path, const SampleRunInfo& i
   if (fd_ < 0) throw OutputError("could not create '" + path + "': " + std::strerror(errno));
   append(text.data(), text.size());
   row_.reserve(16 * (num_columns_ + 8));
-  buffer_.reset(new char[kBufferSize]);
 }
 
 SampleCsvWriter::~SampleCsvWriter() {
@@ -242,23 +241,11 @@ SampleCsvWriter::~SampleCsvWriter() {
 }
 
 bool SampleCsvWriter::append(const char* data, size_t size) {
-  return append_counted(data, size, nullptr, false);
-}
-
-// Draw rows collect in buffer_ and go to the file in pieces of up to kBufferSize bytes (as
-// CmdStan's buffered stream does): a system call per row cost more than a small model's whole
-// iteration. Everything else (header, adaptation, timing) flushes the rows before it.
-bool SampleCsvWriter::flush_buffer() {
-  if (buffered_ == 0) return true;
-  const uint64_t offset = committed_bytes_.load();
-  if (!write_all_at(fd_, buffer_.get(), buffered_, offset)) return false;
-  committed_bytes_.store(offset + buffered_);
-  buffered_ = 0;
-  return true;
+  return append_counted(data, size, nullptr);
 }
 
 bool SampleCsvWriter::append_counted(const char* data, size_t size,
-                                     std::atomic<uint64_t>* counter, bool row) {
+                                     std::atomic<uint64_t>* counter) {
   if (finish_requested_.load()) {
     finish();
     return false;
@@ -266,23 +253,13 @@ bool SampleCsvWriter::append_counted(const char* data, size_t size,
   writer_thread_.store(pthread_self());
   int expected = kIdle;
   if (!state_.compare_exchange_strong(expected, kWriting)) return false;
-  bool ok = true;
-  if (row && size <= kBufferSize) {
-    if (buffered_ + size > kBufferSize) ok = flush_buffer();
-    if (ok) {
-      std::memcpy(buffer_.get() + buffered_, data, size);
-      buffered_ += size;
-    }
-  } else {
-    ok = flush_buffer();
-    if (ok) {
-      const uint64_t offset = committed_bytes_.load();
-      ok = write_all_at(fd_, data, size, offset);
-      if (ok) committed_bytes_.store(offset + size);
-    }
-  }
+  uint64_t offset = committed_bytes_.load();
+  bool ok = write_all_at(fd_, data, size, offset);
   int saved = errno;
-  if (ok && counter) counter->fetch_add(1);
+  if (ok) {
+    committed_bytes_.store(offset + size);
+    if (counter) counter->fetch_add(1);
+  }
   state_.store(kIdle);
   // A finish() that came while this piece was being written (from a signal handler on this
   // thread) left the work to us.
@@ -322,12 +299,12 @@ bool SampleCsvWriter::write_warmup_draw(const SamplerStats& stats, const double*
   if (!info_.save_warmup) return !finished();
   if (adaptation_written_) throw OutputError("a warmup draw after the adaptation block");
   format_row(stats, values, n);
-  return append_counted(row_.data(), row_.size(), &warmup_draws_, true);
+  return append_counted(row_.data(), row_.size(), &warmup_draws_);
 }
 
 bool SampleCsvWriter::write_draw(const SamplerStats& stats, const double* values, size_t n) {
   format_row(stats, values, n);
-  return append_counted(row_.data(), row_.size(), &draws_, true);
+  return append_counted(row_.data(), row_.size(), &draws_);
 }
 
 std::string SampleCsvWriter::adaptation_text(double step_size,
@@ -419,7 +396,6 @@ bool SampleCsvWriter::finish() {
 
 void SampleCsvWriter::do_finish() {
   if (fd_ < 0) return;
-  flush_buffer();  // the rows counted so far
   uint64_t end = committed_bytes_.load();
   uint64_t draws = draws_.load();
   uint64_t warmup_draws = warmup_draws_.load();

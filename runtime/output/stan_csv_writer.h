@@ -20,7 +20,6 @@
 // completes the finish as soon as that row is written; all later writes are ignored.
 #pragma once
 #include <atomic>
-#include <memory>
 #include <cstddef>
 #include <cstdint>
 #include <pthread.h>
@@ -137,10 +136,8 @@ class SampleCsvWriter {
   // One committed piece of text; false (and nothing written) once finishing. `counter` is
   // incremented in the same critical section as the commit, so finish() never sees a row
   // without its count.
-  // A row (`row`) may wait in the buffer; other text flushes the buffer and is written at once.
   bool append(const char* data, size_t size);
-  bool append_counted(const char* data, size_t size, std::atomic<uint64_t>* counter, bool row);
-  bool flush_buffer();  // async-signal-safe; caller holds the state
+  bool append_counted(const char* data, size_t size, std::atomic<uint64_t>* counter);
   void format_row(const SamplerStats& stats, const double* values, size_t n);
   std::string adaptation_text(double step_size, const std::vector<double>& inv_metric) const;
   void do_finish();  // async-signal-safe; caller holds the state
@@ -153,10 +150,6 @@ class SampleCsvWriter {
   // (a signal handler that interrupted it) must not wait for itself.
   std::atomic<pthread_t> writer_thread_;
   std::string row_;  // row buffer, reused
-  // Rows not yet in the file (counted in draws_ already: finish() flushes them first).
-  static constexpr size_t kBufferSize = size_t{1} << 16;
-  std::unique_ptr<char[]> buffer_;
-  size_t buffered_ = 0;
 
   // Offsets of the reserved slots after `num_samples = ` and `num_warmup = `.
   uint64_t num_samples_slot_ = 0, num_warmup_slot_ = 0;

@@ -249,39 +249,6 @@ TEST_CASE("stan csv: unit metric and a run without adaptation pass the from_csv 
   CHECK(read_stan_csv(unit).num_draws() == 5);
 }
 
-// Rows are buffered (64 KiB) between writes: many rows, an interruption mid-buffer, and the
-// text written around them must all land in order.
-TEST_CASE("stan csv: rows beyond the write buffer arrive complete and in order") {
-  const int n = 4000;  // ~100 bytes a row: several buffer flushes
-  for (bool interrupted : {false, true}) {
-    CAPTURE(interrupted);
-    std::string path = scratch("many-rows.csv");
-    SampleRunInfo info = small_run();
-    info.num_warmup = n;
-    info.num_samples = n;
-    {
-      SampleCsvWriter w(path, info, kNames);
-      for (int i = 0; i < n; ++i) CHECK(w.write_warmup_draw(stats(i), values(i).data(), kNames.size()));
-      CHECK(w.write_adaptation(0.5, {1, 2}));
-      const int draws = interrupted ? n / 2 + 7 : n;
-      for (int i = 0; i < draws; ++i) CHECK(w.write_draw(stats(i), values(i).data(), kNames.size()));
-      if (!interrupted) CHECK(w.write_timing(1.0, 2.0));
-      CHECK(w.finish());
-    }
-    CHECK(check_cmdstanpy_rules(path).empty());
-    StanCsv csv = read_stan_csv(path);
-    REQUIRE(csv.num_warmup_rows() == static_cast<size_t>(n));
-    REQUIRE(csv.num_draws() == static_cast<size_t>(interrupted ? n / 2 + 7 : n));
-    CHECK(csv.has_adaptation);
-    const size_t k = csv.num_columns();
-    for (size_t i = 0; i < csv.num_draws(); ++i) {
-      CHECK(csv.draws[i * k + 4] == static_cast<double>(stats(static_cast<int>(i)).n_leapfrog));
-      CHECK(csv.draws[i * k + 7] == doctest::Approx(values(static_cast<int>(i))[0]).epsilon(1e-5));
-    }
-    if (!interrupted) CHECK(csv.total_seconds == 3.0);
-  }
-}
-
 TEST_CASE("stan csv: an interrupted run leaves a valid file with the rows written") {
   SUBCASE("during sampling") {
     std::string path = scratch("interrupted.csv");
