@@ -1238,6 +1238,7 @@ class FunctionLowering {
     if (name == "mdivide_left_tri_low" || name == "mdivide_right_tri_low") return triangular_solve_kernel(o, name, rev), true;
     if (name == "log_determinant" || name == "determinant") return determinant_kernel(o, name, rev), true;
     if (name == "inverse") return inverse_kernel(o, rev), true;
+    if (name == "mdivide_left") return general_solve_kernel(o, rev), true;
     if (name == "multiply_lower_tri_self_transpose") return lower_tri_self_transpose_kernel(o, rev), true;
     if (name == "eigenvalues_sym" || name == "eigenvectors_sym") return eigen_kernel(o, name, rev), true;
     if (name == "multi_normal_rng" || name == "multi_normal_cholesky_rng" || name == "dirichlet_rng" ||
@@ -1345,6 +1346,28 @@ class FunctionLowering {
   }
 
   // A^-1 (NaN for a singular A, as the stdlib returns it).
+  // mdivide_left(A, B) = A^-1 B by LU (B a matrix or a vector); reverse operands (A, B, X,
+  // X_adj), results (A_adj, B_adj).
+  void general_solve_kernel(const ir::Op& o, bool rev) {
+    const Val& A = vals_[o.operands[0]];
+    const Val& B = vals_[o.operands[1]];
+    llvm::Value* K = A.dims[0];
+    llvm::Value* n = f_.type_of(o.operands[1]).elem_rank == 2 ? B.dims[1] : b_.getInt64(1);
+    llvm::Value* KK = b_.CreateMul(K, K);
+    if (!rev) {
+      Val X{alloc_tensor(ir::Elem::F64, B.dims), B.dims};
+      c_call("halo_mdivide_left", b_.getInt32Ty(), {K, n, A.v, B.v, X.v, scratch(b_.CreateAdd(KK, K))});
+      vals_[o.results[0]] = X;
+      return;
+    }
+    Val A_adj = zero_tensor(A.dims), B_adj = zero_tensor(B.dims);
+    llvm::Value* work = scratch(b_.CreateAdd(b_.CreateAdd(KK, K), b_.CreateMul(K, n)));
+    c_call("halo_mdivide_left_rev", b_.getVoidTy(),
+           {K, n, A.v, vals_[o.operands[2]].v, vals_[o.operands[3]].v, A_adj.v, B_adj.v, work});
+    vals_[o.results[0]] = A_adj;
+    vals_[o.results[1]] = B_adj;
+  }
+
   void inverse_kernel(const ir::Op& o, bool rev) {
     const Val& A = vals_[o.operands[0]];
     llvm::Value* K = A.dims[0];

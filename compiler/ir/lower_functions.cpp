@@ -1068,18 +1068,24 @@ ValueId LibraryLowering::solves(const Args& a) {
     require_square(A, n);
     ValueId cols = a.base(0) == BaseKind::Matrix ? b_.dim(B, 1) : b_.dim(B, 0);
     require_equal(cols, b_.dim(A, 0), where(n) + "the left-hand side has {} columns but the matrix {} rows");
-    ValueId inv = kernel("inverse", {A}, Type::matrix());
-    return a.base(0) == BaseKind::Matrix ? matmul(B, inv, 0) : row_vector_matrix(B, inv);
+    return mdivide_right(B, A, a.base(0) == BaseKind::Matrix);
   }
   if (n == "mdivide_left_spd") return mdivide_left_spd(a.v[0], a.v[1], n);
   if (n == "mdivide_right_spd") return mdivide_right_spd(a.v[0], a.v[1], n);
   return kNoValue;
 }
 
+// A general square system: an LU solve (the stdlib's mdivide_left kernel), not an explicit
+// inverse, whose error grows with the condition number squared rather than the number.
 ValueId LibraryLowering::mdivide_left(ValueId A, ValueId b) {
   require_equal(b_.dim(A, 1), b_.dim(b, 0), "mdivide_left: the matrix has {} columns but the right-hand side {} rows");
-  ValueId inv = kernel("inverse", {A}, Type::matrix());
-  return type(b).elem_rank == 2 ? matmul(inv, b, 0) : matrix_vector(inv, b);
+  return kernel("mdivide_left", {A, b}, type(b));
+}
+
+// B A^-1 = (A^-T B^T)^T.
+ValueId LibraryLowering::mdivide_right(ValueId B, ValueId A, bool matrix_b) {
+  if (matrix_b) return transpose(kernel("mdivide_left", {transpose(A), transpose(B)}, Type::matrix()));
+  return as_row(kernel("mdivide_left", {transpose(A), as_column(B)}, Type::vector()));
 }
 
 // A^-1 b = L^-T (L^-1 b) with A = L L'; L^-T z is (z' L^-1)'.
@@ -1117,8 +1123,7 @@ ValueId LibraryLowering::division(const ast::Binary& bn, ValueId lhs, ValueId rh
   const bool matrix = bn.lhs->type.base == BaseKind::Matrix;
   ValueId cols = matrix ? b_.dim(lhs, 1) : b_.dim(lhs, 0);
   require_equal(cols, b_.dim(rhs, 0), "matrix division '/': the left operand has {} columns but the right {} rows");
-  ValueId inv = kernel("inverse", {rhs}, Type::matrix());
-  return matrix ? matmul(lhs, inv, 0) : row_vector_matrix(lhs, inv);
+  return mdivide_right(lhs, rhs, matrix);
 }
 
 // =============================================================================================

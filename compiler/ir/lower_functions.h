@@ -98,6 +98,7 @@ class LibraryLowering {
   ValueId singular_values(ValueId A);
   ValueId matrix_exp(ValueId A);
   ValueId mdivide_left(ValueId A, ValueId b);
+  ValueId mdivide_right(ValueId B, ValueId A, bool matrix_b);
   ValueId mdivide_left_spd(ValueId A, ValueId b, const std::string& fn);
   ValueId mdivide_right_spd(ValueId B, ValueId A, const std::string& fn);
   ValueId multinomial_rng(ValueId theta, ValueId N, ValueId rng);

@@ -347,6 +347,34 @@ void lu_inverse(int64_t K, const double* LU, const int64_t* perm, double* out) {
   }
 }
 
+// X (K x n, holding B on entry) = A^-1 B from the LU factors of A.
+void lu_solve(int64_t K, int64_t n, const double* LU, const int64_t* perm, double* X) {
+  for (int64_t j = 0; j < K; ++j)
+    if (perm[j] != j)
+      for (int64_t c = 0; c < n; ++c) std::swap(X[j + c * K], X[perm[j] + c * K]);
+  for (int64_t c = 0; c < n; ++c) {
+    double* x = X + c * K;
+    for (int64_t j = 0; j < K; ++j) axpy(K - j - 1, -x[j], LU + (j + 1) + j * K, x + j + 1);
+    for (int64_t j = K - 1; j >= 0; --j) {
+      x[j] /= LU[j + j * K];
+      axpy(j, -x[j], LU + j * K, x);
+    }
+  }
+}
+
+// Y (K x n, holding X on entry) = A^-T X from the LU factors of A (P A = L U, so
+// A^T = U^T L^T P): U^T z = x forward, L^T w = z backward, then the row swaps undone in reverse.
+void lu_solve_transposed(int64_t K, int64_t n, const double* LU, const int64_t* perm, double* Y) {
+  for (int64_t c = 0; c < n; ++c) {
+    double* y = Y + c * K;
+    for (int64_t j = 0; j < K; ++j) y[j] = (y[j] - dot(j, LU + j * K, y)) / LU[j + j * K];
+    for (int64_t j = K - 1; j >= 0; --j) y[j] -= dot(K - j - 1, LU + (j + 1) + j * K, y + j + 1);
+  }
+  for (int64_t j = K - 1; j >= 0; --j)
+    if (perm[j] != j)
+      for (int64_t c = 0; c < n; ++c) std::swap(Y[j + c * K], Y[perm[j] + c * K]);
+}
+
 }  // namespace
 
 extern "C" {
@@ -605,6 +633,38 @@ void halo_inverse_rev(int64_t K, const double* out, const double* out_adj, doubl
   // A_adj -= out^T out_adj out^T
   gemm(true, false, K, K, K, 1.0, out, out_adj, 0.0, work);
   gemm(false, true, K, K, K, -1.0, work, out, 1.0, A_adj);
+}
+
+// ---- general solves: X = A^-1 B by LU with partial pivoting (no explicit inverse) ----
+int halo_mdivide_left(int64_t K, int64_t n, const double* A, const double* B, double* X, double* work) {
+  double* LU = work;
+  int64_t* perm = reinterpret_cast<int64_t*>(work + K * K);
+  for (int64_t i = 0; i < K * K; ++i) LU[i] = A[i];
+  if (lu(K, LU, perm) == 0) {
+    for (int64_t i = 0; i < K * n; ++i) X[i] = kNaN;
+    return 1;
+  }
+  for (int64_t i = 0; i < K * n; ++i) X[i] = B[i];
+  lu_solve(K, n, LU, perm, X);
+  return 0;
+}
+
+// With Y = A^-T X_adj: B_adj += Y, A_adj -= Y X^T. work: K * K + K + K * n doubles.
+void halo_mdivide_left_rev(int64_t K, int64_t n, const double* A, const double* X, const double* X_adj, double* A_adj,
+                           double* B_adj, double* work) {
+  double* LU = work;
+  int64_t* perm = reinterpret_cast<int64_t*>(work + K * K);
+  double* Y = work + K * K + K;
+  for (int64_t i = 0; i < K * K; ++i) LU[i] = A[i];
+  if (lu(K, LU, perm) == 0) {
+    for (int64_t i = 0; i < K * K; ++i) A_adj[i] += kNaN;
+    for (int64_t i = 0; i < K * n; ++i) B_adj[i] += kNaN;
+    return;
+  }
+  for (int64_t i = 0; i < K * n; ++i) Y[i] = X_adj[i];
+  lu_solve_transposed(K, n, LU, perm, Y);
+  for (int64_t i = 0; i < K * n; ++i) B_adj[i] += Y[i];
+  gemm(false, true, K, K, n, -1.0, Y, X, 1.0, A_adj);
 }
 
 // ---- products with structure ----

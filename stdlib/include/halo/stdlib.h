@@ -347,6 +347,11 @@ int halo_cholesky_decompose(int64_t K, const double* A, double* L);
  * work: K*K doubles. */
 void halo_cholesky_decompose_rev(int64_t K, const double* L, const double* L_adj, double* A_adj, double* work);
 /* X = L^-1 B (L lower K x K, B K x n). */
+/* X = A^-1 B (K x K A, K x n B) by LU with partial pivoting; 1 (X all NaN) when A is singular.
+ * work: K * K + K doubles; the reverse's: K * K + K + K * n. */
+int halo_mdivide_left(int64_t K, int64_t n, const double* A, const double* B, double* X, double* work);
+void halo_mdivide_left_rev(int64_t K, int64_t n, const double* A, const double* X, const double* X_adj, double* A_adj,
+                           double* B_adj, double* work);
 void halo_mdivide_left_tri_low(int64_t K, int64_t n, const double* L, const double* B, double* X);
 /* work: K*n doubles. */
 void halo_mdivide_left_tri_low_rev(int64_t K, int64_t n, const double* L, const double* X, const double* X_adj,
