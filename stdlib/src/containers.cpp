@@ -158,7 +158,10 @@ void halo_dot_product_rev(int64_t n, const double* x, const double* y, double ad
   if (y_adj) axpy(n, adj, x, y_adj);
 }
 
+// Stan's convention: the variance (and sd) of a single element is 0, with no dependence on it;
+// of no elements, undefined (NaN here, an error in Stan).
 double halo_variance(int64_t n, const double* x) {
+  if (n == 1) return 0.0;
   if (n < 2) return kNaN;
   double mean = 0.0;
   for (int64_t i = 0; i < n; ++i) mean += x[i];
@@ -180,6 +183,7 @@ void halo_variance_rev(int64_t n, const double* x, double, double adj, double* x
 double halo_sd(int64_t n, const double* x) { return std::sqrt(halo_variance(n, x)); }
 
 void halo_sd_rev(int64_t n, const double* x, double result, double adj, double* x_adj) {
+  if (n < 2) return;
   halo_variance_rev(n, x, result * result, 0.5 * adj / result, x_adj);
 }
 

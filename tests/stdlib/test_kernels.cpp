@@ -86,6 +86,14 @@ TEST_CASE("kernels: reductions and normalisers") {
       const double sd = halo_sd(n, x.data());
       halo_sd_rev(n, x.data(), sd, 1.0, gs.data());
       check_gradient("sd", [n](const V& v) { return halo_sd(n, v.data()); }, x, gs, steps_of(x));
+    } else {  // one element: 0, and no gradient (Stan's convention)
+      V gv(1, 0.0), gs(1, 0.0);
+      CHECK(halo_variance(1, x.data()) == 0.0);
+      CHECK(halo_sd(1, x.data()) == 0.0);
+      halo_variance_rev(1, x.data(), 0.0, 1.0, gv.data());
+      halo_sd_rev(1, x.data(), 0.0, 1.0, gs.data());
+      CHECK(gv[0] == 0.0);
+      CHECK(gs[0] == 0.0);
     }
     // cumulative sum
     V cs(n), gc(n, 0.0);
