@@ -1661,20 +1661,18 @@ class FunctionLowerer {
         "categorical_lpmf",           "categorical_logit_lpmf", "dirichlet_lpdf",
         "multi_normal_lpdf",          "multi_normal_cholesky_lpdf", "lkj_corr_cholesky_lpdf",
         "normal_mixture_lpdf"};
-    if (!supported.count(kernel) && LibraryLowering::handles_density(kernel)) {
-      std::vector<ValueId> xs;
-      for (const ast::Expr* a : args) xs.push_back(to_real_scalar(expr(*a), *a));
-      return LibraryLowering(b_, static_cast<int>(span.begin_line)).density(kernel, xs, flags);
-    }
-    if (!supported.count(kernel)) throw Unsupported(span, "the density " + kernel);
-    // Int scalars become real, except the variate of an _lpmf (categorical's y): every other
-    // scalar of these densities is real (lkj's eta written as 2).
+    // Int scalars become real, except the variate of an _lpmf (categorical's or
+    // ordered_logistic's y): every other scalar of these densities is real (lkj's eta and
+    // wishart's nu written as 2 or 4).
     const bool mass = kernel.size() > 5 && kernel.compare(kernel.size() - 5, 5, "_lpmf") == 0;
     std::vector<ValueId> xs;
     for (size_t k = 0; k < args.size(); ++k) {
       ValueId v = expr(*args[k]);
       xs.push_back(args[k]->type.is_scalar() && !(mass && k == 0) ? to_real(v) : v);
     }
+    if (!supported.count(kernel) && LibraryLowering::handles_density(kernel))
+      return LibraryLowering(b_, static_cast<int>(span.begin_line)).density(kernel, xs, flags);
+    if (!supported.count(kernel)) throw Unsupported(span, "the density " + kernel);
     ValueId r = b_.value(Type::f64());
     Op op = Op::make(OpKind::Kernel, xs, {r});
     op.name = kernel;

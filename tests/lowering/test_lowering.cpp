@@ -373,7 +373,7 @@ model {
   d.check_gradient({-1.1, -0.6});
 }
 
-TEST_CASE("kernels: an int literal where a density takes a real (lkj_corr_cholesky(2))") {
+TEST_CASE("kernels: an int literal where a density takes a real (lkj_corr_cholesky(2), wishart(4, S))") {
   // The literal is converted: it used to reach code generation as an int and crash haloc.
   auto with_int = build(R"(
 parameters { cholesky_factor_corr[3] L; }
@@ -387,6 +387,18 @@ model { L ~ lkj_corr_cholesky(2.0); }
   std::vector<double> u = {0.3, -0.5, 0.8};
   CHECK(a.value(u) == doctest::Approx(b.value(u)).epsilon(1e-14));
   a.check_gradient(u);
+  // The same through the library densities (wishart's nu: invalid IR before).
+  auto w_int = build(R"(
+parameters { cov_matrix[2] S; }
+model { S ~ wishart(4, diag_matrix(rep_vector(1, 2))); }
+)");
+  auto w_real = build(R"(
+parameters { cov_matrix[2] S; }
+model { S ~ wishart(4.0, diag_matrix(rep_vector(1, 2))); }
+)");
+  Density c{*w_int, {}}, e{*w_real, {}};
+  CHECK(c.value(u) == doctest::Approx(e.value(u)).epsilon(1e-14));
+  c.check_gradient(u);
 }
 
 TEST_CASE("structured parameters: arrays, every transform, round trip through constrain and unconstrain") {
