@@ -25,7 +25,7 @@ inline bool is_finite(double x) { return std::isfinite(x); }
 
 extern "C" {
 
-double halo_normal_lpdf(double y, double mu, double sigma, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_normal_lpdf(double y, double mu, double sigma, int flags, double* d) {
   const double inv_sigma = 1.0 / sigma;
   const double z = (y - mu) * inv_sigma;
   double lp = 0.0;
@@ -38,7 +38,7 @@ double halo_normal_lpdf(double y, double mu, double sigma, int flags, double* d)
   return finish<3>(!std::isnan(y) && is_finite(mu) && positive_finite(sigma), is_finite(y), lp, d);
 }
 
-double halo_std_normal_lpdf(double y, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_std_normal_lpdf(double y, int flags, double* d) {
   double lp = 0.0;
   if (include(flags, 0)) lp -= kHalfLogTwoPi;
   if (include(flags, V0)) lp -= 0.5 * y * y;
@@ -46,7 +46,7 @@ double halo_std_normal_lpdf(double y, int flags, double* d) {
   return finish<1>(!std::isnan(y), is_finite(y), lp, d);
 }
 
-double halo_lognormal_lpdf(double y, double mu, double sigma, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_lognormal_lpdf(double y, double mu, double sigma, int flags, double* d) {
   const double inv_sigma = 1.0 / sigma;
   const double log_y = std::log(y);
   const double z = (log_y - mu) * inv_sigma;
@@ -61,7 +61,7 @@ double halo_lognormal_lpdf(double y, double mu, double sigma, int flags, double*
   return finish<3>(!std::isnan(y) && is_finite(mu) && positive_finite(sigma), y > 0.0 && y < kInf, lp, d);
 }
 
-double halo_cauchy_lpdf(double y, double mu, double sigma, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_cauchy_lpdf(double y, double mu, double sigma, int flags, double* d) {
   const double inv_sigma = 1.0 / sigma;
   const double z = (y - mu) * inv_sigma;
   // Far in the tails (|z| > 1e8) in terms of w = 1/z^2, where z^2 would overflow.
@@ -79,7 +79,7 @@ double halo_cauchy_lpdf(double y, double mu, double sigma, int flags, double* d)
   return finish<3>(!std::isnan(y) && is_finite(mu) && positive_finite(sigma), is_finite(y), lp, d);
 }
 
-double halo_student_t_lpdf(double y, double nu, double mu, double sigma, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_student_t_lpdf(double y, double nu, double mu, double sigma, int flags, double* d) {
   const double inv_sigma = 1.0 / sigma;
   const double z = (y - mu) * inv_sigma;
   const double r = z * z / nu;
@@ -102,7 +102,7 @@ double halo_student_t_lpdf(double y, double nu, double mu, double sigma, int fla
                    d);
 }
 
-double halo_exponential_lpdf(double y, double beta, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_exponential_lpdf(double y, double beta, int flags, double* d) {
   double lp = 0.0;
   if (include(flags, V1)) lp += std::log(beta);
   if (include(flags, V0 | V1)) lp -= beta * y;
@@ -111,7 +111,7 @@ double halo_exponential_lpdf(double y, double beta, int flags, double* d) {
   return finish<2>(!std::isnan(y) && positive_finite(beta), y >= 0.0 && y < kInf, lp, d);
 }
 
-double halo_gamma_lpdf(double y, double alpha, double beta, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_gamma_lpdf(double y, double alpha, double beta, int flags, double* d) {
   const double log_y = std::log(y), log_beta = std::log(beta);
   double lp = 0.0;
   if (include(flags, V1)) lp -= log_gamma(alpha);
@@ -124,7 +124,7 @@ double halo_gamma_lpdf(double y, double alpha, double beta, int flags, double* d
   return finish<3>(!std::isnan(y) && positive_finite(alpha) && positive_finite(beta), y >= 0.0 && y < kInf, lp, d);
 }
 
-double halo_inv_gamma_lpdf(double y, double alpha, double beta, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_inv_gamma_lpdf(double y, double alpha, double beta, int flags, double* d) {
   const double log_y = std::log(y), log_beta = std::log(beta), inv_y = 1.0 / y;
   double lp = 0.0;
   if (include(flags, V1)) lp -= log_gamma(alpha);
@@ -137,7 +137,7 @@ double halo_inv_gamma_lpdf(double y, double alpha, double beta, int flags, doubl
   return finish<3>(!std::isnan(y) && positive_finite(alpha) && positive_finite(beta), y > 0.0 && y < kInf, lp, d);
 }
 
-double halo_beta_lpdf(double y, double a, double b, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_beta_lpdf(double y, double a, double b, int flags, double* d) {
   const double log_y = std::log(y), log1m_y = std::log1p(-y);
   double lp = 0.0;
   const bool inc_a = include(flags, V1), inc_b = include(flags, V2);
@@ -156,7 +156,7 @@ double halo_beta_lpdf(double y, double a, double b, int flags, double* d) {
   return finish<3>(!std::isnan(y) && positive_finite(a) && positive_finite(b), y >= 0.0 && y <= 1.0, lp, d);
 }
 
-double halo_beta_proportion_lpdf(double y, double mu, double kappa, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_beta_proportion_lpdf(double y, double mu, double kappa, int flags, double* d) {
   const double a = mu * kappa, b = kappa - a;
   const double log_y = std::log(y), log1m_y = std::log1p(-y);
   double lp = 0.0;
@@ -170,7 +170,7 @@ double halo_beta_proportion_lpdf(double y, double mu, double kappa, int flags, d
   return finish<3>(!std::isnan(y) && mu > 0.0 && mu < 1.0 && positive_finite(kappa), y >= 0.0 && y <= 1.0, lp, d);
 }
 
-double halo_uniform_lpdf(double y, double alpha, double beta, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_uniform_lpdf(double y, double alpha, double beta, int flags, double* d) {
   const double inv_width = 1.0 / (beta - alpha);
   double lp = 0.0;
   if (include(flags, V1 | V2)) lp -= std::log(beta - alpha);
@@ -180,7 +180,7 @@ double halo_uniform_lpdf(double y, double alpha, double beta, int flags, double*
   return finish<3>(!std::isnan(y) && is_finite(alpha) && is_finite(beta) && beta > alpha, y >= alpha && y <= beta, lp, d);
 }
 
-double halo_double_exponential_lpdf(double y, double mu, double sigma, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_double_exponential_lpdf(double y, double mu, double sigma, int flags, double* d) {
   const double inv_sigma = 1.0 / sigma;
   const double diff = y - mu;
   const double sign = diff > 0.0 ? 1.0 : diff < 0.0 ? -1.0 : 0.0;
@@ -194,7 +194,7 @@ double halo_double_exponential_lpdf(double y, double mu, double sigma, int flags
   return finish<3>(!std::isnan(y) && is_finite(mu) && positive_finite(sigma), is_finite(y), lp, d);
 }
 
-double halo_logistic_lpdf(double y, double mu, double sigma, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_logistic_lpdf(double y, double mu, double sigma, int flags, double* d) {
   const double inv_sigma = 1.0 / sigma;
   const double z = (y - mu) * inv_sigma;
   double lp = 0.0;
@@ -207,7 +207,7 @@ double halo_logistic_lpdf(double y, double mu, double sigma, int flags, double* 
   return finish<3>(!std::isnan(y) && is_finite(mu) && positive_finite(sigma), is_finite(y), lp, d);
 }
 
-double halo_weibull_lpdf(double y, double alpha, double sigma, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_weibull_lpdf(double y, double alpha, double sigma, int flags, double* d) {
   const double log_y = std::log(y), log_sigma = std::log(sigma);
   const double p = std::pow(y / sigma, alpha);
   double lp = 0.0;
@@ -221,7 +221,7 @@ double halo_weibull_lpdf(double y, double alpha, double sigma, int flags, double
   return finish<3>(!std::isnan(y) && positive_finite(alpha) && positive_finite(sigma), y >= 0.0 && y < kInf, lp, d);
 }
 
-double halo_frechet_lpdf(double y, double alpha, double sigma, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_frechet_lpdf(double y, double alpha, double sigma, int flags, double* d) {
   const double log_y = std::log(y), log_sigma = std::log(sigma);
   const double p = std::pow(sigma / y, alpha);
   double lp = 0.0;
@@ -235,7 +235,7 @@ double halo_frechet_lpdf(double y, double alpha, double sigma, int flags, double
   return finish<3>(!std::isnan(y) && positive_finite(alpha) && positive_finite(sigma), y > 0.0 && y < kInf, lp, d);
 }
 
-double halo_chi_square_lpdf(double y, double nu, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_chi_square_lpdf(double y, double nu, int flags, double* d) {
   const double half_nu = 0.5 * nu;
   double lp = 0.0;
   if (include(flags, V1)) lp -= half_nu * kLogTwo + log_gamma(half_nu);
@@ -246,7 +246,7 @@ double halo_chi_square_lpdf(double y, double nu, int flags, double* d) {
   return finish<2>(!std::isnan(y) && positive_finite(nu), y >= 0.0 && y < kInf, lp, d);
 }
 
-double halo_inv_chi_square_lpdf(double y, double nu, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_inv_chi_square_lpdf(double y, double nu, int flags, double* d) {
   const double half_nu = 0.5 * nu, log_y = std::log(y), inv_y = 1.0 / y;
   double lp = 0.0;
   if (include(flags, V1)) lp -= half_nu * kLogTwo + log_gamma(half_nu);
@@ -257,7 +257,7 @@ double halo_inv_chi_square_lpdf(double y, double nu, int flags, double* d) {
   return finish<2>(!std::isnan(y) && positive_finite(nu), y > 0.0 && y < kInf, lp, d);
 }
 
-double halo_scaled_inv_chi_square_lpdf(double y, double nu, double s, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_scaled_inv_chi_square_lpdf(double y, double nu, double s, int flags, double* d) {
   const double half_nu = 0.5 * nu, log_y = std::log(y), inv_y = 1.0 / y, log_s = std::log(s);
   const double log_half_nu = std::log(half_nu);
   double lp = 0.0;
@@ -271,7 +271,7 @@ double halo_scaled_inv_chi_square_lpdf(double y, double nu, double s, int flags,
   return finish<3>(!std::isnan(y) && positive_finite(nu) && positive_finite(s), y > 0.0 && y < kInf, lp, d);
 }
 
-double halo_skew_normal_lpdf(double y, double xi, double omega, double alpha, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_skew_normal_lpdf(double y, double xi, double omega, double alpha, int flags, double* d) {
   const double inv_omega = 1.0 / omega;
   const double z = (y - xi) * inv_omega;
   double dl;  // d log erfc(t) / dt at t = -alpha z / sqrt 2
@@ -288,7 +288,7 @@ double halo_skew_normal_lpdf(double y, double xi, double omega, double alpha, in
   return finish<4>(!std::isnan(y) && is_finite(xi) && positive_finite(omega) && is_finite(alpha), is_finite(y), lp, d);
 }
 
-double halo_exp_mod_normal_lpdf(double y, double mu, double sigma, double lambda, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_exp_mod_normal_lpdf(double y, double mu, double sigma, double lambda, int flags, double* d) {
   const double lambda_sigma2 = lambda * sigma * sigma;
   const double scale = 1.0 / (sigma * kSqrtTwo);
   double dl;  // d log erfc(t) / dt
@@ -305,7 +305,7 @@ double halo_exp_mod_normal_lpdf(double y, double mu, double sigma, double lambda
                    d);
 }
 
-double halo_gumbel_lpdf(double y, double mu, double beta, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_gumbel_lpdf(double y, double mu, double beta, int flags, double* d) {
   const double inv_beta = 1.0 / beta;
   const double z = (y - mu) * inv_beta;
   const double e = std::exp(-z);
@@ -318,7 +318,7 @@ double halo_gumbel_lpdf(double y, double mu, double beta, int flags, double* d) 
   return finish<3>(!std::isnan(y) && is_finite(mu) && positive_finite(beta), is_finite(y), lp, d);
 }
 
-double halo_pareto_lpdf(double y, double y_min, double alpha, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_pareto_lpdf(double y, double y_min, double alpha, int flags, double* d) {
   const double log_y = std::log(y), log_y_min = std::log(y_min);
   double lp = 0.0;
   if (include(flags, V2)) lp += std::log(alpha);
@@ -332,7 +332,7 @@ double halo_pareto_lpdf(double y, double y_min, double alpha, int flags, double*
 
 // Stan groups the last term with (y, lambda, alpha) only; it depends on mu too, so mu is
 // included here (otherwise propto with only mu varying would drop a term that varies).
-double halo_pareto_type_2_lpdf(double y, double mu, double lambda, double alpha, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_pareto_type_2_lpdf(double y, double mu, double lambda, double alpha, int flags, double* d) {
   const double log1p_t = std::log1p((y - mu) / lambda);
   const double inv_shifted = 1.0 / (lambda + y - mu);
   double lp = 0.0;
@@ -347,7 +347,7 @@ double halo_pareto_type_2_lpdf(double y, double mu, double lambda, double alpha,
                    y >= mu && y < kInf, lp, d);
 }
 
-double halo_rayleigh_lpdf(double y, double sigma, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_rayleigh_lpdf(double y, double sigma, int flags, double* d) {
   const double inv_sigma = 1.0 / sigma;
   const double t = y * inv_sigma;
   double lp = 0.0;
@@ -359,7 +359,7 @@ double halo_rayleigh_lpdf(double y, double sigma, int flags, double* d) {
   return finish<2>(!std::isnan(y) && positive_finite(sigma), y >= 0.0 && y < kInf, lp, d);
 }
 
-double halo_von_mises_lpdf(double y, double mu, double kappa, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_von_mises_lpdf(double y, double mu, double kappa, int flags, double* d) {
   double ratio;  // I1(kappa) / I0(kappa)
   const double log_i0 = log_bessel_i0(kappa, &ratio);
   const double c = std::cos(y - mu), s = std::sin(y - mu);

@@ -26,14 +26,14 @@ inline double log_rising(double phi, int64_t n) {
 
 extern "C" {
 
-double halo_bernoulli_lpmf(int64_t n, double theta, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_bernoulli_lpmf(int64_t n, double theta, int flags, double* d) {
   double lp = 0.0;
   if (include(flags, V1)) lp += n == 1 ? std::log(theta) : std::log1p(-theta);
   d[0] = n == 1 ? 1.0 / theta : -1.0 / (1.0 - theta);
   return finish<1>(probability(theta), n == 0 || n == 1, lp, d);
 }
 
-double halo_bernoulli_logit_lpmf(int64_t n, double alpha, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_bernoulli_logit_lpmf(int64_t n, double alpha, int flags, double* d) {
   const double sign = n == 1 ? 1.0 : -1.0;
   double lp = 0.0;
   if (include(flags, V1)) lp -= log1p_exp(-sign * alpha);
@@ -41,7 +41,7 @@ double halo_bernoulli_logit_lpmf(int64_t n, double alpha, int flags, double* d) 
   return finish<1>(!std::isnan(alpha), n == 0 || n == 1, lp, d);
 }
 
-double halo_binomial_lpmf(int64_t n, int64_t N, double theta, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_binomial_lpmf(int64_t n, int64_t N, double theta, int flags, double* d) {
   const double nd = static_cast<double>(n), md = static_cast<double>(N - n);
   double lp = 0.0;
   if (include(flags, 0)) lp += lchoose(static_cast<double>(N), nd);
@@ -50,7 +50,7 @@ double halo_binomial_lpmf(int64_t n, int64_t N, double theta, int flags, double*
   return finish<1>(N >= 0 && probability(theta), n >= 0 && n <= N, lp, d);
 }
 
-double halo_binomial_logit_lpmf(int64_t n, int64_t N, double alpha, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_binomial_logit_lpmf(int64_t n, int64_t N, double alpha, int flags, double* d) {
   const double nd = static_cast<double>(n), md = static_cast<double>(N - n);
   double lp = 0.0;
   if (include(flags, 0)) lp += lchoose(static_cast<double>(N), nd);
@@ -60,7 +60,7 @@ double halo_binomial_logit_lpmf(int64_t n, int64_t N, double alpha, int flags, d
   return finish<1>(N >= 0 && !std::isnan(alpha), n >= 0 && n <= N, lp, d);
 }
 
-double halo_beta_binomial_lpmf(int64_t n, int64_t N, double a, double b, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_beta_binomial_lpmf(int64_t n, int64_t N, double a, double b, int flags, double* d) {
   const double nd = static_cast<double>(n), Nd = static_cast<double>(N);
   double lp = 0.0;
   if (include(flags, 0)) lp += lchoose(Nd, nd);
@@ -72,13 +72,13 @@ double halo_beta_binomial_lpmf(int64_t n, int64_t N, double a, double b, int fla
 }
 
 // Uniform on the integers lower..upper (Stan's discrete_range); no real arguments, so no partials.
-double halo_discrete_range_lpmf(int64_t y, int64_t lower, int64_t upper, int flags, double*) {
+HALO_ALWAYS_INLINE double halo_discrete_range_lpmf(int64_t y, int64_t lower, int64_t upper, int flags, double*) {
   if (lower > upper) return kNaN;
   if (y < lower || y > upper) return -kInf;
   return include(flags, 0) ? -std::log(static_cast<double>(upper - lower + 1)) : 0.0;
 }
 
-double halo_poisson_lpmf(int64_t n, double lambda, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_poisson_lpmf(int64_t n, double lambda, int flags, double* d) {
   const double nd = static_cast<double>(n);
   double lp = 0.0;
   if (include(flags, 0)) lp -= log_gamma(nd + 1.0);
@@ -87,7 +87,7 @@ double halo_poisson_lpmf(int64_t n, double lambda, int flags, double* d) {
   return finish<1>(lambda >= 0.0, n >= 0 && lambda < kInf, lp, d);
 }
 
-double halo_poisson_log_lpmf(int64_t n, double alpha, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_poisson_log_lpmf(int64_t n, double alpha, int flags, double* d) {
   const double nd = static_cast<double>(n), rate = std::exp(alpha);
   double lp = 0.0;
   if (include(flags, 0)) lp -= log_gamma(nd + 1.0);
@@ -96,7 +96,7 @@ double halo_poisson_log_lpmf(int64_t n, double alpha, int flags, double* d) {
   return finish<1>(!std::isnan(alpha), n >= 0 && alpha < kInf && !(n > 0 && alpha == -kInf), lp, d);
 }
 
-double halo_neg_binomial_lpmf(int64_t n, double alpha, double beta, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_neg_binomial_lpmf(int64_t n, double alpha, double beta, int flags, double* d) {
   const double nd = static_cast<double>(n);
   const double log1p_beta = std::log1p(beta), log_beta = std::log(beta);
   double lp = 0.0;
@@ -107,7 +107,7 @@ double halo_neg_binomial_lpmf(int64_t n, double alpha, double beta, int flags, d
   return finish<2>(alpha > 0.0 && alpha < kInf && beta > 0.0 && beta < kInf, n >= 0, lp, d);
 }
 
-double halo_neg_binomial_2_lpmf(int64_t n, double mu, double phi, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_neg_binomial_2_lpmf(int64_t n, double mu, double phi, int flags, double* d) {
   const double nd = static_cast<double>(n);
   const double log_mu_plus_phi = std::log(mu + phi);
   const double log1p_mu_over_phi = std::log1p(mu / phi);
@@ -129,7 +129,7 @@ double halo_neg_binomial_2_lpmf(int64_t n, double mu, double phi, int flags, dou
   return finish<2>(mu >= 0.0 && mu < kInf && phi > 0.0 && phi < kInf, n >= 0, lp, d);
 }
 
-double halo_neg_binomial_2_log_lpmf(int64_t n, double eta, double phi, int flags, double* d) {
+HALO_ALWAYS_INLINE double halo_neg_binomial_2_log_lpmf(int64_t n, double eta, double phi, int flags, double* d) {
   const double nd = static_cast<double>(n);
   const double log_phi = std::log(phi);
   const double lse = log_sum_exp(eta, log_phi);  // log(exp(eta) + phi)
