@@ -1405,7 +1405,7 @@ model {
   CHECK(std::isfinite(g[1]));
 }
 
-TEST_CASE("reduce_sum and reduce_sum_static: the partial sum over the whole array; profile blocks") {
+TEST_CASE("reduce_sum and reduce_sum_static: the partial sum over the whole array, profile blocks") {
   auto m = build(R"(
 functions {
   real partial_sum_lpmf(array[] int slice, int start, int end, vector lambda) {
