@@ -4,8 +4,10 @@
 //   config comments (`# key = value`, indented by the argument tree, ` (Default)` where the
 //   value is CmdStan's default), header, [warmup rows], adaptation comments, draws, timing.
 //
-// Interruption (Ctrl-C). A SampleCsvWriter writes every row with one positioned write at the
-// end of what it has committed, so the file always ends with complete rows. finish() makes the
+// Interruption (Ctrl-C). A SampleCsvWriter collects rows in a buffer and writes it with one
+// positioned write at the end of what it has committed (when the buffer is full, about once a
+// second for slow chains, and in finish()), so the file always ends with complete rows and
+// finish() adds the buffered ones. finish() makes the
 // file a valid Stan CSV for the rows written so far: it adds the adaptation block if warmup was
 // cut short (the last state given to set_current_adaptation()), rewrites `num_samples` (and
 // `num_warmup` when warmup rows were saved) to match the rows present, and appends a comment
@@ -22,6 +24,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <pthread.h>
 #include <stdexcept>
 #include <string>
@@ -127,6 +130,7 @@ class SampleCsvWriter {
   bool finish();
   bool finished() const { return state_.load() == kFinished; }
 
+  // Rows in the file: buffered rows count once written (after finish(), every accepted row).
   size_t draws_written() const { return draws_.load(); }
   size_t warmup_draws_written() const { return warmup_draws_.load(); }
   const std::string& path() const { return path_; }
@@ -141,6 +145,8 @@ class SampleCsvWriter {
   void format_row(const SamplerStats& stats, const double* values, size_t n);
   std::string adaptation_text(double step_size, const std::vector<double>& inv_metric) const;
   void do_finish();  // async-signal-safe; caller holds the state
+  // Writes the buffered text and counts its rows; caller holds the state. Async-signal-safe.
+  bool flush_batch();
 
   std::string path_;
   SampleRunInfo info_;
@@ -150,6 +156,12 @@ class SampleCsvWriter {
   // (a signal handler that interrupted it) must not wait for itself.
   std::atomic<pthread_t> writer_thread_;
   std::string row_;  // row buffer, reused
+  // Text accepted but not yet written (kBatchBytes), its size and rows; touched only by the
+  // holder of state_ (kWriting or kFinishing).
+  std::unique_ptr<char[]> batch_;
+  size_t batch_size_ = 0;
+  uint64_t batch_draws_ = 0, batch_warmup_draws_ = 0;
+  int64_t last_flush_ns_ = 0;
 
   // Offsets of the reserved slots after `num_samples = ` and `num_warmup = `.
   uint64_t num_samples_slot_ = 0, num_warmup_slot_ = 0;

@@ -6,7 +6,9 @@
 #include <signal.h>
 
 #include <atomic>
+#include <charconv>
 #include <chrono>
+#include <cstring>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -228,6 +230,65 @@ TEST_CASE("stan csv: non-finite values, dense metric, thinning") {
   CHECK(csv.dense_metric);
   CHECK(csv.inv_metric == std::vector<double>{2, 0.5, 0.5, 3});
   CHECK(check_cmdstanpy_rules(path).empty());
+}
+
+TEST_CASE("stan csv: values are written exactly as printf's %g (std::to_chars) writes them") {
+  // append_value has a fast path for up to 9 significant digits that must give the same text as
+  // the exact conversion: random doubles over the whole range, decimal ties and near-ties
+  // (k + 1/2) * 10^m and their neighbours, powers of ten and their neighbours, integers.
+  auto reference = [](double x, int digits) {
+    char buf[64];
+    return std::string(buf, std::to_chars(buf, buf + sizeof buf, x, std::chars_format::general, digits).ptr);
+  };
+  std::mt19937_64 gen(20261123);
+  long compared = 0, mismatches = 0;
+  std::string first_mismatch;
+  auto check = [&](double x, int digits) {
+    if (!std::isfinite(x)) return;
+    std::string got;
+    append_value(got, x, digits);
+    ++compared;
+    if (got != reference(x, digits) && mismatches++ == 0) {
+      char hex[64];
+      std::snprintf(hex, sizeof hex, "%a", x);
+      first_mismatch = std::string(hex) + " with " + std::to_string(digits) + " digits: " + got +
+                       " instead of " + reference(x, digits);
+    }
+  };
+  std::uniform_int_distribution<int> digit_count(1, 12);
+  for (int i = 0; i < 300000; ++i) {
+    double bits_value;
+    uint64_t bits = gen();
+    std::memcpy(&bits_value, &bits, sizeof bits_value);
+    check(bits_value, digit_count(gen));                                       // any double
+    double v = std::ldexp(std::uniform_real_distribution<double>(-1, 1)(gen),
+                          std::uniform_int_distribution<int>(-70, 80)(gen));  // usual magnitudes
+    for (int d = 1; d <= 10; ++d) check(v, d);
+  }
+  for (int digits = 1; digits <= 9; ++digits) {
+    for (int m = -25; m <= 25; ++m) {
+      for (int k = 0; k < 200; ++k) {
+        const double mantissa = std::uniform_int_distribution<long>(0, 999999999)(gen) % static_cast<long>(std::pow(10, digits));
+        for (double x : {(mantissa + 0.5) * std::pow(10.0, m - digits + 1), mantissa * std::pow(10.0, m - digits + 1),
+                         std::pow(10.0, m)}) {
+          for (double y : {x, std::nextafter(x, 0.0), std::nextafter(x, INFINITY)}) {
+            check(y, digits);
+            check(-y, digits);
+          }
+        }
+      }
+    }
+  }
+  for (double x : {0.0, -0.0, 1.0, 9.5, 99.5, 999999.5, 9999995.0, 1234565.0, 0.0001, 0.00001, 123456.0,
+                   1e21, 1e22, 1e23, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308})
+    for (int d = 1; d <= 12; ++d) check(x, d);
+  INFO(first_mismatch);
+  CHECK(mismatches == 0);
+  CHECK(compared > 3000000);
+  // The default (-1) is Stan's 6 digits.
+  std::string s;
+  append_value(s, 1.0 / 3.0);
+  CHECK(s == "0.333333");
 }
 
 TEST_CASE("stan csv: unit metric and a run without adaptation pass the from_csv rules") {
