@@ -97,6 +97,23 @@ std::vector<double> values(int i) {
   return {0.1 * i, 1e-7 * i, 123456.789 + i, -2.5, 1.0 / 3.0, 1e22};
 }
 
+// Data rows in the file as it is on disk now (not a valid Stan CSV file before finish()).
+size_t read_stan_csv_rows_on_disk(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  size_t rows = 0;
+  bool header = false;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    if (!header) {
+      header = true;
+      continue;
+    }
+    ++rows;
+  }
+  return rows;
+}
+
 }  // namespace
 
 TEST_CASE("stan csv: writer -> reader round trip") {
@@ -229,6 +246,26 @@ TEST_CASE("stan csv: non-finite values, dense metric, thinning") {
   CHECK(csv.draws[9 + 7] == -INFINITY);
   CHECK(csv.dense_metric);
   CHECK(csv.inv_metric == std::vector<double>{2, 0.5, 0.5, 3});
+  CHECK(check_cmdstanpy_rules(path).empty());
+}
+
+TEST_CASE("stan csv: buffered rows reach the file when the buffer fills and at finish()") {
+  std::string path = scratch("buffered.csv");
+  SampleRunInfo info = small_run();
+  info.save_warmup = false;
+  info.num_samples = 5000;
+  SampleCsvWriter w(path, info, kNames);
+  w.write_adaptation(0.5, {1, 1});
+  for (int i = 0; i < 5000; ++i) REQUIRE(w.write_draw(stats(i), values(i).data(), kNames.size()));
+  // About 60 bytes a row: the 64 KiB buffer has been written several times, not yet the rest.
+  const size_t before_finish = w.draws_written();
+  CHECK(before_finish > 1000);
+  CHECK(before_finish < 5000);
+  CHECK(read_stan_csv_rows_on_disk(path) == before_finish);
+  w.write_timing(1, 1);
+  CHECK(w.finish());
+  CHECK(w.draws_written() == 5000);
+  CHECK(read_stan_csv(path).num_draws() == 5000);
   CHECK(check_cmdstanpy_rules(path).empty());
 }
 
