@@ -13,6 +13,12 @@
 #
 #   Rscript bench/rstan_nuts.R [--models eight_schools,logistic,arK,low_dim,bnn] [--chains 4]
 #       [--warmup 1000] [--samples 1000] [--seed 1] [--cores N] [--out FILE]
+#       [--gen-dir DIR] [--draws-dir DIR]
+#
+# --gen-dir: where bench/make_data.py's data sets are (written there if missing; default a
+# temporary directory). --draws-dir: also write each model's post-warmup draws, one CSV per chain
+# (DIR/<model>-<k>.csv, every quantity with Stan CSV names such as `theta.1`), for
+# bench/monitor_csv.R (bench/run_nuts_bench.py compares the BNN's predictive with Halo's there).
 #
 # Stan 2.21 needs the old array syntax (the bench/stan/*.stan files) and Boost through a
 # directory holding one symlink boost -> /usr/include/boost (../shared/toolchain.md section 7).
@@ -26,11 +32,12 @@ script_dir <- dirname(normalizePath(sub("^--file=", "", args[grep("^--file=", ar
 repo <- normalizePath(file.path(script_dir, ".."))
 opt <- list(models = "eight_schools,logistic,arK,low_dim,bnn", chains = 4, warmup = 1000,
             samples = 1000, seed = 1, cores = min(4, parallel::detectCores()),
-            out = file.path(repo, "bench", "results", "rstan_nuts.json"))
+            out = file.path(repo, "bench", "results", "rstan_nuts.json"), gen_dir = "",
+            draws_dir = "")
 targs <- commandArgs(trailingOnly = TRUE)
 i <- 1
 while (i <= length(targs)) {
-  key <- sub("^--", "", targs[i])
+  key <- gsub("-", "_", sub("^--", "", targs[i]))
   if (!key %in% names(opt) || i == length(targs)) stop("unknown or incomplete option ", targs[i])
   opt[[key]] <- if (is.numeric(opt[[key]])) as.numeric(targs[i + 1]) else targs[i + 1]
   i <- i + 2
@@ -42,7 +49,7 @@ if (!file.exists(file.path(boost_dir, "boost"))) invisible(file.symlink("/usr/in
 rstan_options(boost_lib = boost_dir)
 rstan_options(auto_write = FALSE)
 
-gen_dir <- file.path(tempdir(), "halo-bench-data")
+gen_dir <- if (opt$gen_dir != "") opt$gen_dir else file.path(tempdir(), "halo-bench-data")
 pdb <- function(p) file.path(repo, "models", "posteriordb", paste0(p, ".data.json"))
 # name -> Stan program and data (the same files the gradient bench uses).
 catalogue <- list(
@@ -58,7 +65,8 @@ catalogue <- list(
 chosen <- strsplit(opt$models, ",")[[1]]
 bad <- setdiff(chosen, names(catalogue))
 if (length(bad)) stop("unknown model(s): ", paste(bad, collapse = ", "), "; known: ", paste(names(catalogue), collapse = ", "))
-if (any(c("logistic", "bnn_wide") %in% chosen)) {
+gen_files <- file.path(gen_dir, c(logistic = "logistic.data.json", bnn_wide = "bnn_wide.data.json"))
+if (!all(file.exists(gen_files[intersect(chosen, c("logistic", "bnn_wide"))]))) {
   status <- system2("python3", c(file.path(repo, "bench", "make_data.py"), gen_dir))
   if (status != 0) stop("bench/make_data.py failed")
 }
@@ -109,6 +117,18 @@ for (name in chosen) {
               divergent = divergent,
               max_rhat = max(mon[, "Rhat"]))
   results[[name]] <- rec
+  if (opt$draws_dir != "") {
+    # Post-warmup draws of every quantity, one CSV per chain, with Stan CSV column names
+    # (`net_layer1_W[1,2]` -> `net_layer1_W.1.2`); write.csv keeps 15 significant digits.
+    dir.create(opt$draws_dir, showWarnings = FALSE, recursive = TRUE)
+    all_draws <- as.array(fit)
+    csv_names <- sub("\\]$", "", gsub("[,\\[]", ".", dimnames(all_draws)[[3]]))
+    for (k in seq_len(dim(all_draws)[2])) {
+      d <- as.data.frame(all_draws[, k, ])
+      names(d) <- csv_names
+      write.csv(d, file.path(opt$draws_dir, sprintf("%s-%d.csv", name, k)), row.names = FALSE)
+    }
+  }
   cat(sprintf(paste0("   sampling() %.1f s wall, chains %.2f s in all; min bulk ESS %.0f -> %.1f per chain-second; ",
                      "%.3g gradients/s; wall %.1f s incl. compile; %d divergences; max R-hat %.3f\n"),
               rec$sampling_s, rec$chain_s, rec$min_ess_bulk, rec$min_ess_bulk_per_s,
