@@ -137,7 +137,7 @@ TEST_CASE("options: --init forms") {
   CHECK_THROWS_AS(parse_init("inf"), UsageError);
 }
 
-TEST_CASE("halo: a usage error is one message and exit status 2; a missing file exit status 1") {
+TEST_CASE("halo: a usage error is one message and exit status 2, a missing file exit status 1") {
   using namespace halo::cli::test;
   ProcessResult r = run_process({halo_program(), "sample", "m.so", "--chains", "0"});
   CHECK(r.exit_code == 2);

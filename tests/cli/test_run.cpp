@@ -19,7 +19,7 @@ size_t libraries_in(const std::string& dir) {
 
 }  // namespace
 
-TEST_CASE("run: compiles once and then hits the cache; an edited model is compiled again") {
+TEST_CASE("run: compiles once and then hits the cache, an edited model is compiled again") {
   const std::string dir = fresh_dir("run-cache");
   const std::string model = dir + "/normal.model";
   write_text(model, kNormalModel);

@@ -89,7 +89,7 @@ TEST_CASE("lbfgs: the iteration limit is reported as such") {
   CHECK_FALSE(converged(r.status));
 }
 
-TEST_CASE("model cache: compiled once and then hit; a changed source or identity recompiles") {
+TEST_CASE("model cache: compiled once and then hit, a changed source or identity recompiles") {
   const std::string dir = test::fresh_dir("cache-unit");
   const std::string model = dir + "/m.model";
   test::write_text(model, "parameters { real x; } model { x ~ normal(0, 1); }\n");

@@ -543,7 +543,7 @@ model {
   d.check_gradient(u);
 }
 
-TEST_CASE("truncation: a value outside the bounds has zero density; an index out of range fails") {
+TEST_CASE("truncation: a value outside the bounds has zero density, an index out of range fails") {
   auto m = build(R"(
 parameters {
   real mu;
@@ -1154,7 +1154,7 @@ void check_directional_derivatives(Density& d, const std::vector<double>& theta,
 
 }  // namespace
 
-TEST_CASE("networks: every activation, rows of a matrix, one vector, width-1 rows; density and gradient") {
+TEST_CASE("networks: every activation, rows of a matrix, one vector, width-1 rows, density and gradient") {
   auto m = build(R"(
 data {
   int N;

@@ -360,7 +360,7 @@ TEST_CASE("containers: Stan's names in column-major order, data read from row-ma
   CHECK(inv_logit(back[12]) * 3 - 1 == doctest::Approx(0.5).epsilon(1e-12));
 }
 
-TEST_CASE("print() goes to the print callback; reject() fails the call with its message") {
+TEST_CASE("print() goes to the print callback, reject() fails the call with its message") {
   static std::string printed;
   Client c(model_library("printer", kPrinterModel));
   REQUIRE(c.set_print_callback([](const char* data, size_t size) { printed.append(data, size); }, nullptr) == 0);

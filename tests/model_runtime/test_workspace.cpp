@@ -131,7 +131,7 @@ TEST_CASE("workspace: failures keep the first message, formatted from doubles") 
   CHECK(halo::model::format_holes("{}{}", values, 1) == "-3{}");
 }
 
-TEST_CASE("workspace leases: one per thread, reused; nested leases get their own") {
+TEST_CASE("workspace leases: one per thread, reused, nested leases get their own") {
   Workspace* first = nullptr;
   {
     WorkspaceLease a;

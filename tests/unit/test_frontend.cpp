@@ -409,7 +409,7 @@ TEST_CASE("all front-end errors of a parsed file are reported, but only the firs
   CHECK(p.diags.all()[0].span.begin_line == 2);
 }
 
-TEST_CASE("a missing ';' is reported just after the previous token") {
+TEST_CASE("a missing semicolon is reported just after the previous token") {
   Diagnostic d = parse_error("parameters {\n  real mu\n  real<lower=0> sigma;\n}\n");
   CHECK(d.message == "expected ';' after the declaration of 'mu'");
   CHECK_SPAN(d.span, 2, 10, 2, 11);
@@ -475,7 +475,7 @@ TEST_CASE("syntax error messages are human and underline the offending token") {
   CHECK(d.hint.find("declarations only") != std::string::npos);
 }
 
-TEST_CASE("expression statements must be calls; `<-` is recognised") {
+TEST_CASE("expression statements must be calls, `<-` is recognised") {
   Diagnostic d = parse_error("model {\n  x + 1;\n}\n");
   CHECK(d.message == "an expression statement must be a function call");
   CHECK_SPAN(d.span, 2, 3, 2, 8);

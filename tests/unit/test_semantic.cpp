@@ -131,7 +131,7 @@ TEST_CASE("names: unknown names get a did-you-mean hint from the names in scope"
   CHECK(contains(boolean.hint, "no boolean literals"));
 }
 
-TEST_CASE("names: no redeclaration while a name is visible; sibling scopes may reuse it") {
+TEST_CASE("names: no redeclaration while a name is visible, sibling scopes may reuse it") {
   Diagnostic d = error("data {\n  real mu;\n}\nparameters {\n  real mu;\n}\n");
   CHECK(d.message == "'mu' is already declared");
   CHECK(contains(d.hint, "line 2"));
@@ -307,7 +307,7 @@ TEST_CASE("blocks: break and continue only in loops") {
      "    if (i == 2) continue;\n  }\n}\n");
 }
 
-TEST_CASE("blocks: top-level sizes are int expressions of data only; local sizes are free") {
+TEST_CASE("blocks: top-level sizes are int expressions of data only, local sizes are free") {
   Diagnostic d = error("parameters {\n  vector[3] beta;\n}\ntransformed parameters {\n"
                        "  vector[rows(beta)] gamma = 2 * beta;\n}\n");
   CHECK(d.message == "a size of a top-level declaration must depend on data only");
@@ -398,7 +398,7 @@ TEST_CASE("types: operators reject what Stan rejects, with hints") {
   CHECK(expr_error(decls, "1 ? v : x").message == "the branches of '?:' have different types");
 }
 
-TEST_CASE("shapes: literal sizes and same symbols are checked; different symbols are not") {
+TEST_CASE("shapes: literal sizes and same symbols are checked, different symbols are not") {
   Diagnostic add = expr_error("vector[3] v;\nvector[4] w;", "v + w");
   CHECK(add.message == "the operands of '+' have different sizes");
   CHECK(add.found == "vector[3] + vector[4]");
@@ -514,7 +514,7 @@ TEST_CASE("types: calls as statements and values") {
   ok("functions {\n  void check(real x) { print(x); }\n}\ntransformed data {\n  check(1.0);\n}\n");
 }
 
-TEST_CASE("errors: all independent errors are reported; an error does not cascade") {
+TEST_CASE("errors: all independent errors are reported, an error does not cascade") {
   auto all = errors("data {\n  vector[3] v;\n}\ntransformed data {\n  real a = sigam + 1;\n  real b = a * v[1.5];\n"
                     "  vector[3] c = exq(v) + v;\n  vector[3] d = (sigam * v)' * 2;\n}\n");
   // The second use of `sigam` is poison too: an unknown name is reported at its first use.
@@ -717,7 +717,7 @@ TEST_CASE("signatures: calls record the chosen entry") {
   CHECK(semantic::signature(lpdf.signature).key == "real normal_lpdf(reals | reals, reals)");
 }
 
-TEST_CASE("signatures: overloads prefer exact matches; ints promote to reals") {
+TEST_CASE("signatures: overloads prefer exact matches, ints promote to reals") {
   auto p = ok("transformed data {\n  int a = max(1, 2);\n  real b = max(1, 2.5);\n}\n");
   auto& td = block(*p, ast::BlockKind::TransformedData);
   auto& a = as<ast::Call>(*as<ast::VarDecl>(*td.items[0]).init);
@@ -726,7 +726,7 @@ TEST_CASE("signatures: overloads prefer exact matches; ints promote to reals") {
   CHECK(semantic::signature(b.signature).key == "real max(real, real)");
 }
 
-TEST_CASE("signatures: lpmf needs int variates; vectorised sizes must agree") {
+TEST_CASE("signatures: lpmf needs int variates, vectorised sizes must agree") {
   Diagnostic d = error("data {\n  vector[5] y;\n}\nparameters {\n  real<lower=0> lambda;\n}\nmodel {\n"
                        "  y ~ poisson(lambda);\n}\n");
   CHECK(d.message == "the left-hand side of '~' does not fit 'poisson'");
