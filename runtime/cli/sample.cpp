@@ -239,10 +239,15 @@ int run_sample(const SampleOptions& o, const std::string& name_override) {
     switch (init_choice.kind) {
       case InitChoice::Kind::Radius: init.radius = init_choice.radius; break;
       case InitChoice::Kind::File: init = file_init; break;
-      case InitChoice::Kind::Prior:
+      case InitChoice::Kind::Prior: {
+        // Checked through a target of its own: the chain's clock starts at its target's first
+        // evaluation, which must be the chain's own start (with fewer threads than chains a
+        // chain starts when an earlier one ends, not now).
+        ModelLogDensity probe(model, true, true);
         init.values = draw_prior_init(
-            model, *run->target, derived_seed(seed, kSeedPriorInit, static_cast<uint64_t>(run->chain_id)));
+            model, probe, derived_seed(seed, kSeedPriorInit, static_cast<uint64_t>(run->chain_id)));
         break;
+      }
     }
     inits.push_back(std::move(init));
     targets.push_back(run->target.get());
