@@ -241,6 +241,13 @@ def gradient_ns(bench_gradient_time, so, data):
     return float(m.group(1)) * {"ns": 1, "us": 1e3, "ms": 1e6}[m.group(2)]
 
 
+def fmt_sig(x):
+    """Three significant digits at least, thousands separated: 0.201, 3.42, 21,614."""
+    if x is None:
+        return "-"
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
 def fmt(x, spec):
     return "-" if x is None else format(x, spec)
 
@@ -332,7 +339,7 @@ def main():
             table.append("| " + " | ".join([
                 m["label"] if side == "rstan" else "", label,
                 fmt(med(name, side, "min_ess_bulk"), ".0f"), fmt(med(name, side, "chain_s"), ".3g"),
-                fmt(med(name, side, "ess_per_s"), ",.1f"), fmt(med(name, side, "grad_per_s"), ",.3g"),
+                fmt_sig(med(name, side, "ess_per_s")), fmt(med(name, side, "grad_per_s"), ",.3g"),
                 fmt(us_per_grad, ".3g"), fmt(med(name, side, "compile_s"), ".2f"),
                 fmt(med(name, side, "wall_s"), ".1f"),
                 fmt(med(name, side, "divergent"), ".0f"), fmt(med(name, side, "max_rhat"), ".3f"),
