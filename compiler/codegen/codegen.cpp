@@ -1105,6 +1105,14 @@ class FunctionLowering {
     if (found == specs.end()) throw CodegenError("no code for the kernel " + o.name);
     const Spec& spec = found->second;
     const size_t nargs = std::string(spec.shape).size();
+    // The lowering converts real scalars ('r') and checks shapes; a mismatch here is a compiler
+    // bug, reported as one rather than read as the wrong type.
+    if (o.operands.size() < nargs) throw CodegenError(name + ": too few operands");
+    for (size_t k = 0; k < nargs; ++k) {
+      const ir::Elem want = spec.shape[k] == 'i' ? ir::Elem::I64 : ir::Elem::F64;
+      if (f_.type_of(o.operands[k]).elem != want)
+        throw CodegenError(name + ": operand " + std::to_string(k) + " has the wrong element type");
+    }
     auto* f64 = b_.getDoubleTy();
     auto* i64 = b_.getInt64Ty();
     // Instances: the arrayed arguments' common length (1 when none is an array).
