@@ -164,7 +164,7 @@ class FunctionLowerer {
                                          : binary(static_cast<const ast::Binary&>(e));
       case ExprKind::Conditional: {
         const auto& c = static_cast<const ast::Conditional&>(e);
-        if (is_container(e.type)) throw Unsupported(e.span, "a conditional expression of a container type");
+        if (is_container(e.type)) return container_conditional(c);
         auto branch_value = [&](const ast::Expr& x) {
           ValueId v = expr(x);
           return e.type.is_real() ? to_real(v) : v;
@@ -269,6 +269,48 @@ class FunctionLowerer {
       });
     }
     return b_.load(out);
+  }
+
+  // c ? A : B over containers whose sides are variables or literals (evaluating both cannot fail
+  // or cost much): both are evaluated, the result takes the chosen side's shape, and a branch
+  // copies it. Other container sides would need a result whose shape is known only inside the
+  // branch, which the IR's variables do not have yet.
+  ValueId container_conditional(const ast::Conditional& c) {
+    const ast::Expr& e = c;
+    if (!eager_safe_container(*c.then_expr) || !eager_safe_container(*c.else_expr))
+      throw Unsupported(e.span, "a conditional expression of a container type whose sides are not variables or literals");
+    ValueId cond = truth(expr(*c.cond));
+    ValueId a = expr(*c.then_expr), bb = expr(*c.else_expr);
+    const Type t = ir_type(e.type);
+    if (!(f_.type_of(a) == t) || !(f_.type_of(bb) == t))
+      throw Unsupported(e.span, "a conditional expression whose sides have different element types");
+    std::vector<ValueId> dims;
+    for (int k = 0; k < t.rank(); ++k)
+      dims.push_back(b_.emit1(OpKind::Select, {cond, b_.dim(a, k), b_.dim(bb, k)}, Type::i64()));
+    ValueId result = b_.var(t, dims, 0.0);
+    Op branch = Op::make(OpKind::If, {cond});
+    Region then_r, else_r;
+    b_.in(then_r, [&] { b_.store(result, a); });
+    b_.in(else_r, [&] { b_.store(result, bb); });
+    branch.regions.push_back(std::move(then_r));
+    branch.regions.push_back(std::move(else_r));
+    b_.emit(std::move(branch));
+    return b_.load(result);
+  }
+  static bool eager_safe_container(const ast::Expr& e) {
+    switch (e.kind) {
+      case ExprKind::Variable: return true;
+      case ExprKind::Transpose: return eager_safe_container(*static_cast<const ast::Transpose&>(e).operand);
+      case ExprKind::ArrayLit:
+        for (const auto& x : static_cast<const ast::ArrayLit&>(e).elements)
+          if (!(is_container(x->type) ? eager_safe_container(*x) : eager_safe(*x))) return false;
+        return true;
+      case ExprKind::RowVectorLit:
+        for (const auto& x : static_cast<const ast::RowVectorLit&>(e).elements)
+          if (!(is_container(x->type) ? eager_safe_container(*x) : eager_safe(*x))) return false;
+        return true;
+      default: return false;
+    }
   }
 
   // A side of a conditional that may be evaluated whether or not it is chosen: literals,

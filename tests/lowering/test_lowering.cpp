@@ -1474,3 +1474,43 @@ model {
   CHECK(text.find("bad.model:9:24: error: 'nope' is not a user-defined function") != std::string::npos);
   CHECK(text.find("bad.model:10:31: error: the grainsize of 'reduce_sum' must be an int") != std::string::npos);
 }
+
+TEST_CASE("conditional expressions over containers whose sides are variables or literals") {
+  auto m = build(R"(
+data {
+  int<lower=1> N;
+  vector[N] x;
+  vector[N + 1] z;
+  int flip;
+}
+parameters {
+  real mu;
+  vector[2] b;
+}
+model {
+  vector[flip ? N : N + 1] w = flip ? x : z;   // the chosen side's size
+  array[3] int idx = flip > 0 ? {1, 2, 3} : {3, 2, 1};
+  vector[2] bb = mu > 0 ? b : [1.0, 2.0]';
+  w ~ normal(mu + bb[1], 1);
+  target += idx[1] * b[2];
+}
+)");
+  int64_t N = 2;
+  std::vector<double> x = {0.5, 1.5}, z = {-1.0, 0.25, 2.0};
+  halo_tensor xt = halo::testing::make_tensor(x, {N}), zt = halo::testing::make_tensor(z, {N + 1});
+  auto expected = [&](bool flip, double mu, double b1, double b2) {
+    const std::vector<double>& w = flip ? x : z;
+    const double shift = mu + (mu > 0 ? b1 : 1.0);
+    double lp = 0;
+    for (double v : w) lp += -0.5 * (v - shift) * (v - shift) - 0.5 * std::log(2 * M_PI);
+    return lp + (flip ? 1 : 3) * b2;
+  };
+  for (int64_t flip : {1, 0}) {
+    CAPTURE(flip);
+    Density d{*m, {&N, &xt, &zt, &flip}};
+    for (std::vector<double> u : {std::vector<double>{0.7, -0.2, 0.4}, std::vector<double>{-0.6, 0.3, -1.1}}) {
+      CHECK(d.value(u) == doctest::Approx(expected(flip == 1, u[0], u[1], u[2])).epsilon(1e-12));
+      d.check_gradient(u);
+    }
+  }
+}
