@@ -23,6 +23,8 @@ import subprocess
 import sys
 import time
 
+from bench_common import cpu_model, log, source_state, tool_version
+
 REPO = pathlib.Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
 SITE = pathlib.Path("/usr/lib/R/site-library")
@@ -75,17 +77,6 @@ def digest(*parts):
         h.update(p if isinstance(p, bytes) else str(p).encode())
         h.update(b"\0")
     return h.hexdigest()[:16]
-
-
-def tool_version(cmd):
-    try:
-        return subprocess.run(cmd, capture_output=True, text=True).stdout.splitlines()[0]
-    except (OSError, IndexError):
-        return "?"
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
 
 
 def safe(name):
@@ -360,15 +351,8 @@ def main():
         print(d)
 
     if a.out != "none":
-        commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True).stdout.strip()
-        cpu = "?"
-        try:
-            cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
-        except (OSError, StopIteration):
-            pass
+        commit, dirty = source_state(REPO)
+        cpu = cpu_model()
         # What -march=native means here (the model name alone, "AMD EPYC", does not say).
         march = [l.split()[-1] for l in subprocess.run(["g++", "-march=native", "-Q", "--help=target"],
                                                        capture_output=True, text=True).stdout.splitlines()

@@ -28,6 +28,8 @@ import subprocess
 import sys
 import time
 
+from bench_common import cpu_model, log, source_state, tool_version
+
 REPO = pathlib.Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
 PDB = REPO / "models" / "posteriordb"
@@ -52,17 +54,6 @@ MODELS = {
 # 100), every ~0.33 from -1.3 to 1.3.
 BNN_GRID = [1, 14, 26, 38, 50, 51, 63, 75, 87, 100]
 Z_LIMIT = 4.0
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-def tool_version(cmd):
-    try:
-        return subprocess.run(cmd, capture_output=True, text=True).stdout.splitlines()[0]
-    except (OSError, IndexError):
-        return "?"
 
 
 def ensure_r_packages():
@@ -404,15 +395,8 @@ def main():
         print("\n".join(bnn_lines))
 
     if a.out != "none":
-        commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True).stdout.strip()
-        cpu = "?"
-        try:
-            cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
-        except (OSError, StopIteration):
-            pass
+        commit, dirty = source_state(REPO)
+        cpu = cpu_model()
         rver = subprocess.run(["Rscript", "-e", "cat(as.character(packageVersion('rstan')), "
                                "as.character(packageVersion('StanHeaders')))"], capture_output=True, text=True)
         rstan_v, sh_v = (rver.stdout.split() + ["?", "?"])[:2]

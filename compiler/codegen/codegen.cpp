@@ -1353,7 +1353,6 @@ class FunctionLowering {
     vals_[o.results[0]] = A_adj;
   }
 
-  // A^-1 (NaN for a singular A, as the stdlib returns it).
   // mdivide_left(A, B) = A^-1 B by LU (B a matrix or a vector); reverse operands (A, B, X,
   // X_adj), results (A_adj, B_adj).
   void general_solve_kernel(const ir::Op& o, bool rev) {
@@ -1376,6 +1375,7 @@ class FunctionLowering {
     vals_[o.results[1]] = B_adj;
   }
 
+  // A^-1 (NaN for a singular A, as the stdlib returns it).
   void inverse_kernel(const ir::Op& o, bool rev) {
     const Val& A = vals_[o.operands[0]];
     llvm::Value* K = A.dims[0];

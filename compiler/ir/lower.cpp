@@ -1723,10 +1723,6 @@ class FunctionLowerer {
     b_.emit(std::move(op));
     return r;
   }
-  // Real scalars are real; int scalars stay int (library densities convert by signature).
-  ValueId to_real_scalar(ValueId v, const ast::Expr& e) {
-    return e.type.is_scalar() && e.type.base != BaseKind::Int ? to_real(v) : v;
-  }
 
   // A container kernel call with one result of the call's type.
   ValueId kernel_call(const std::string& name, std::vector<ValueId> operands, const ast::Call& c) {

@@ -856,6 +856,13 @@ int user_cost(const ast::FunctionDef& f, const std::vector<Type>& args) {
 
 std::string user_function_text(const ast::FunctionDef& f) { return user_signature_text(f, false); }
 
+// The user-defined function behind an unnormalised density call: f_lupdf -> f_lpdf.
+static std::string defining_name(const std::string& name) {
+  if (ends_with(name, "_lupdf")) return name.substr(0, name.size() - 6) + "_lpdf";
+  if (ends_with(name, "_lupmf")) return name.substr(0, name.size() - 6) + "_lpmf";
+  return name;
+}
+
 // Stan's reduce_sum(f, x, grainsize, args...) and reduce_sum_static: the sum of f over slices
 // of x, which Stan may split across threads. Its value is f over all of x at once, which is
 // what Halo computes: the call becomes f(x, 1, size(x), args...) (the grainsize is checked as an
@@ -873,10 +880,7 @@ bool Checker::desugar_reduce_sum(ast::Call& c) {
     return fail(c.args[0]->span, "the first argument of '" + c.name + "' must name a function", usage);
   std::string f = static_cast<const ast::Variable&>(*c.args[0]).name;
   const Span f_span = c.args[0]->span;
-  std::string defined = f;
-  if (ends_with(f, "_lupdf")) defined = f.substr(0, f.size() - 6) + "_lpdf";
-  if (ends_with(f, "_lupmf")) defined = f.substr(0, f.size() - 6) + "_lpmf";
-  if (functions_.count(defined) == 0)
+  if (functions_.count(defining_name(f)) == 0)
     return fail(c.args[0]->span, "'" + f + "' is not a user-defined function", usage);
   if (c.args[1]->kind != ExprKind::Variable)
     return fail(c.args[1]->span, "Halo's '" + c.name + "' slices a variable",
@@ -925,10 +929,7 @@ Type Checker::call(ast::Call& c, bool as_statement) {
     args.push_back({t, t.is_int() ? size_of(*a) : Dim::unknown()});
   }
 
-  // The user-defined function behind an unnormalised density call: f_lupdf -> f_lpdf.
-  std::string user_name = c.name;
-  if (ends_with(c.name, "_lupdf")) user_name = c.name.substr(0, c.name.size() - 6) + "_lpdf";
-  if (ends_with(c.name, "_lupmf")) user_name = c.name.substr(0, c.name.size() - 6) + "_lpmf";
+  const std::string user_name = defining_name(c.name);
   const bool known = is_builtin_function(c.name) || functions_.count(user_name) > 0;
   if (!known) {
     if (const Symbol* s = lookup(c.name)) {

@@ -329,24 +329,6 @@ int lu(int64_t K, double* LU, int64_t* perm) {
   return sign;
 }
 
-// out = A^-1 from the LU factors.
-void lu_inverse(int64_t K, const double* LU, const int64_t* perm, double* out) {
-  for (int64_t i = 0; i < K * K; ++i) out[i] = 0.0;
-  for (int64_t c = 0; c < K; ++c) out[c + c * K] = 1.0;
-  // Apply the row swaps to the identity, then L (unit) and U solves per column.
-  for (int64_t j = 0; j < K; ++j)
-    if (perm[j] != j)
-      for (int64_t c = 0; c < K; ++c) std::swap(out[j + c * K], out[perm[j] + c * K]);
-  for (int64_t c = 0; c < K; ++c) {
-    double* x = out + c * K;
-    for (int64_t j = 0; j < K; ++j) axpy(K - j - 1, -x[j], LU + (j + 1) + j * K, x + j + 1);
-    for (int64_t j = K - 1; j >= 0; --j) {
-      x[j] /= LU[j + j * K];
-      axpy(j, -x[j], LU + j * K, x);
-    }
-  }
-}
-
 // X (K x n, holding B on entry) = A^-1 B from the LU factors of A.
 void lu_solve(int64_t K, int64_t n, const double* LU, const int64_t* perm, double* X) {
   for (int64_t j = 0; j < K; ++j)
@@ -360,6 +342,13 @@ void lu_solve(int64_t K, int64_t n, const double* LU, const int64_t* perm, doubl
       axpy(j, -x[j], LU + j * K, x);
     }
   }
+}
+
+// out = A^-1 from the LU factors: the solve of the identity.
+void lu_inverse(int64_t K, const double* LU, const int64_t* perm, double* out) {
+  for (int64_t i = 0; i < K * K; ++i) out[i] = 0.0;
+  for (int64_t c = 0; c < K; ++c) out[c + c * K] = 1.0;
+  lu_solve(K, K, LU, perm, out);
 }
 
 // Y (K x n, holding X on entry) = A^-T X from the LU factors of A (P A = L U, so

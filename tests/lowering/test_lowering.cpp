@@ -1452,29 +1452,6 @@ model {
   d.check_gradient(u);
 }
 
-TEST_CASE("reduce_sum: located errors for what it cannot take") {
-  const char* bad = R"(
-functions {
-  real ps(array[] real slice, int start, int end) { return sum(slice); }
-}
-data { array[3] real y; }
-parameters { real mu; }
-model {
-  target += reduce_sum(ps, y);
-  target += reduce_sum(nope, y, 1);
-  target += reduce_sum(ps, y, 1.5);
-}
-)";
-  halo::SourceFile file("bad.model", bad);
-  halo::Diagnostics diags;
-  auto program = halo::frontend::parse(file, diags);
-  if (program) program = halo::semantic::check(std::move(program), diags);
-  const std::string text = halo::render_all(diags, file);
-  CHECK(text.find("bad.model:8:13: error: too few arguments to 'reduce_sum'") != std::string::npos);
-  CHECK(text.find("bad.model:9:24: error: 'nope' is not a user-defined function") != std::string::npos);
-  CHECK(text.find("bad.model:10:31: error: the grainsize of 'reduce_sum' must be an int") != std::string::npos);
-}
-
 TEST_CASE("conditional expressions over containers whose sides are variables or literals") {
   auto m = build(R"(
 data {
@@ -1513,4 +1490,29 @@ model {
       d.check_gradient(u);
     }
   }
+}
+
+TEST_CASE("conditional expressions over computed containers: a located back-end error") {
+  halo::SourceFile file("cond.model", R"(
+data { vector[3] x; }
+parameters { real mu; }
+model {
+  vector[3] w = mu > 0 ? x : exp(x);
+  target += sum(w);
+}
+)");
+  halo::Diagnostics diags;
+  auto program = halo::frontend::parse(file, diags);
+  if (program) program = halo::semantic::check(std::move(program), diags);
+  REQUIRE(program);
+  halo::driver::CompileOptions options;
+  options.model_name = "cond";
+  options.output = "/tmp/halo_cond_" + std::to_string(::getpid()) + ".so";
+  options.link_runtime = false;
+  std::string error;
+  CHECK(halo::driver::compile_model(*program, options, diags, error) != 0);
+  const std::string text = halo::render_all(diags, file) + error;
+  CHECK(text.find("cond.model:5:17") != std::string::npos);
+  CHECK(text.find("a conditional expression of a container type whose sides are not variables or literals") !=
+        std::string::npos);
 }

@@ -124,6 +124,20 @@ TEST_CASE("kernels: reductions and normalisers") {
   const double all_neg_inf[2] = {-kInf, -kInf};
   CHECK(halo_log_sum_exp_vec(2, all_neg_inf) == -kInf);
   CHECK(halo_log_sum_exp_vec(0, nullptr) == -kInf);
+  // Two terms (the straight-line path): one -inf, a tie, +inf, NaN; the reverse's weights.
+  const double one_neg_inf[2] = {-kInf, 3.0}, tie[2] = {1.0, 1.0}, pos_inf[2] = {2.0, kInf}, nan2[2] = {kNaN, 1.0};
+  CHECK(halo_log_sum_exp_vec(2, one_neg_inf) == 3.0);
+  CHECK(halo_log_sum_exp_vec(2, tie) == doctest::Approx(1.0 + std::log(2.0)).epsilon(1e-15));
+  CHECK(halo_log_sum_exp_vec(2, pos_inf) == kInf);
+  CHECK(std::isnan(halo_log_sum_exp_vec(2, nan2)));
+  double w2[2] = {0.0, 0.0};
+  halo_log_sum_exp_vec_rev(2, one_neg_inf, 3.0, 2.0, w2);
+  CHECK(w2[0] == 0.0);
+  CHECK(w2[1] == 2.0);
+  double wt[2] = {0.0, 0.0};
+  halo_log_sum_exp_vec_rev(2, tie, 1.0 + std::log(2.0), 1.0, wt);
+  CHECK(wt[0] == doctest::Approx(0.5).epsilon(1e-15));
+  CHECK(wt[1] == doctest::Approx(0.5).epsilon(1e-15));
   double sm[3];
   halo_softmax(3, big, sm);
   CHECK(sm[0] == doctest::Approx(0.5));
