@@ -3,6 +3,7 @@
 #include <functional>
 #include <map>
 #include <stdexcept>
+#include <tuple>
 #include <unordered_map>
 
 #include "ir/builder.h"
@@ -243,12 +244,45 @@ class Differentiator {
   // dist ops outside maps that have active arguments return their partials in the forward
   // sweep (one result per f64 argument).
   void add_forward_partials(const Region& r) {
+    add_forward_partials_in(r);
+    // Insert the calls' partials after their calls, from the back of each region so that
+    // the indices of earlier insertions stay valid (forward_op_ is not used after this).
+    for (auto it = call_partial_ops_.rbegin(); it != call_partial_ops_.rend(); ++it) {
+      auto& [region, index, op] = *it;
+      region->ops.insert(region->ops.begin() + static_cast<std::ptrdiff_t>(index) + 1, std::move(op));
+    }
+    call_partial_ops_.clear();
+  }
+
+  void add_forward_partials_in(const Region& r) {
     for (const Op& o : r.ops) {
       if (o.kind == OpKind::Map || o.kind == OpKind::MapSum) {
         if (!o.results.empty() && active_[o.results[0]] && stores_partials(o)) store_map_partials(o);
         continue;
       }
-      for (const Region& sub : o.regions) add_forward_partials(sub);
+      for (const Region& sub : o.regions) add_forward_partials_in(sub);
+      if (o.kind == OpKind::Call && active_[o.results[0]]) {
+        // A scalar call's partials are computed right after it in the forward sweep and kept
+        // for the reverse one, instead of its operands and result: after inlining, the
+        // derivative shares the value's work (log_sum_exp's and log_mix's exp), and the
+        // reverse sweep only multiplies.
+        auto it = forward_op_.find(&o);
+        if (it == forward_op_.end()) throw AdError("internal: no forward copy of an op");
+        Op cg = Op::make(OpKind::CallGrad, o.operands);
+        cg.operands.push_back(o.results[0]);
+        cg.name = o.name;
+        std::vector<ValueId> partials;
+        for (ValueId a : o.operands) {
+          if (!is_real(f_.type_of(a))) continue;
+          ValueId p = g_.new_value(Type::f64(), "d");
+          def_region_[p] = def_region_[o.results[0]];
+          partials.push_back(p);
+        }
+        cg.results = partials;
+        dist_partials_[&o] = partials;
+        call_partial_ops_.push_back({it->second.first, it->second.second, std::move(cg)});
+        continue;
+      }
       if (o.kind != OpKind::Dist || !active_[o.results[0]]) continue;
       Op& go = forward_op(o);
       std::vector<ValueId> partials;
@@ -792,6 +826,16 @@ class Differentiator {
         break;
       }
       case OpKind::Call: {
+        if (dist_partials_.count(&o)) {  // computed by the forward sweep
+          const std::vector<ValueId>& partials = dist_partials_.at(&o);
+          size_t slot = 0;
+          for (ValueId a : o.operands) {
+            if (!is_real(f_.type_of(a))) continue;
+            if (active_[a]) contrib(a, b.mul(g, primal(partials[slot])));
+            ++slot;
+          }
+          break;
+        }
         std::vector<ValueId> args;
         for (size_t k = 0; k < o.operands.size(); ++k) args.push_back(P(k));
         args.push_back(primal(o.results[0]));
@@ -1068,7 +1112,8 @@ class Differentiator {
   std::unordered_map<ValueId, bool> rematerializable_;    // memo of rematerializable()
   std::unordered_map<const Region*, Region*> forward_copy_;
   std::unordered_map<const Op*, std::pair<Region*, size_t>> forward_op_;
-  std::unordered_map<const Op*, std::vector<ValueId>> dist_partials_;
+  std::unordered_map<const Op*, std::vector<ValueId>> dist_partials_;  // dists and calls
+  std::vector<std::tuple<Region*, size_t, Op>> call_partial_ops_;     // pending insertions
   std::unordered_map<const Op*, StoredPartials> stored_partials_;  // maps of f that store them
   std::unordered_map<const Op*, ValueId> while_trips_;
   std::vector<ValueId> pending_trips_;

@@ -153,12 +153,26 @@ inline double log1m_exp(double x) {
   return x > -kLogTwo ? std::log(-std::expm1(x)) : std::log1p(-std::exp(x));
 }
 
-// libm's table-driven exp and log1p beat the inline polynomial kernels in scalar code (a loop
-// that sums into target does not vectorise): measured on low_dim_gauss_mix's log_mix loop.
+// log(e^a + e^b) = max(a, b) + log1p(t) with t = e^-|a - b|, and its weights
+// (e^(a - r), e^(b - r)) = (1, t) / (1 + t) in the order of a and b. Both are branch-free and
+// compute t by the same expression: where a call and its derivative are inlined side by side
+// (the gradient's forward sweep computes a call's partials right after it) they share one exp.
+// a - b is NaN for a NaN or for equal infinities (the result is that infinity, and the weights
+// are 1/2, the limit of the symmetric case). libm's table-driven exp and log1p beat the inline
+// polynomial kernels in scalar code (a loop that sums into target does not vectorise):
+// measured on low_dim_gauss_mix's log_mix loop.
 inline double log_sum_exp(double a, double b) {
-  double m = std::fmax(a, b);
-  if (m == -kInf) return -kInf;
-  return m + std::log1p(std::exp(-std::fabs(a - b)));
+  const double d = a - b;
+  const double r = std::fmax(a, b) + std::log1p(std::exp(-std::fabs(d)));
+  return d == d ? r : a == b ? a : kNaN;
+}
+inline void log_sum_exp_weights(double a, double b, double* wa, double* wb) {
+  const double d = a - b;
+  const double t = std::exp(-std::fabs(d));
+  const double big = 1.0 / (1.0 + t), small = t * big;
+  const double tie = a == b ? 0.5 : kNaN;
+  *wa = d == d ? (d >= 0.0 ? big : small) : tie;
+  *wb = d == d ? (d >= 0.0 ? small : big) : tie;
 }
 
 // log(erfc(t)) and its derivative (*dt), accurate for all t: below 25 directly (erfc(25) ~ 8e-274

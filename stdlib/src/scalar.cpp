@@ -183,14 +183,7 @@ double halo_inv_cloglog(double x) { return -std::expm1(-std::exp(x)); }
 void halo_inv_cloglog_grad(double x, double, double* d) { *d = std::exp(x - std::exp(x)); }
 
 double halo_log_sum_exp(double x, double y) { return log_sum_exp(x, y); }
-void halo_log_sum_exp_grad(double x, double y, double r, double* dx, double* dy) {
-  if (r == -kInf) {  // both -inf: the limit of the symmetric case
-    *dx = *dy = 0.5;
-    return;
-  }
-  *dx = std::exp(x - r);
-  *dy = std::exp(y - r);
-}
+void halo_log_sum_exp_grad(double x, double y, double, double* dx, double* dy) { log_sum_exp_weights(x, y, dx, dy); }
 double halo_log_diff_exp(double x, double y) {
   if (x < y) return kNaN;
   if (y == -kInf) return x;
@@ -214,15 +207,23 @@ void halo_log_inv_logit_diff_grad(double x, double y, double, double* dx, double
   *dx = -inv_logit(x) - 1.0 / std::expm1(y - x);
   *dy = -inv_logit(y) - 1.0 / std::expm1(x - y);
 }
+// log_mix(theta, lp1, lp2) = log_sum_exp(log(theta) + lp1, log1m(theta) + lp2), branch-free
+// like log_sum_exp, so that the derivative (weights w1 and w2) shares its exp.
 double halo_log_mix(double theta, double lp1, double lp2) {
-  if (!(theta >= 0.0 && theta <= 1.0)) return kNaN;
-  return log_sum_exp(std::log(theta) + lp1, std::log1p(-theta) + lp2);
+  const double r = log_sum_exp(std::log(theta) + lp1, std::log1p(-theta) + lp2);
+  return theta >= 0.0 && theta <= 1.0 ? r : kNaN;
 }
 void halo_log_mix_grad(double theta, double lp1, double lp2, double r, double* dt, double* d1, double* d2) {
-  double e1 = std::exp(lp1 - r), e2 = std::exp(lp2 - r);
-  *dt = e1 - e2;
-  *d1 = theta * e1;
-  *d2 = (1.0 - theta) * e2;
+  double w1, w2;
+  log_sum_exp_weights(std::log(theta) + lp1, std::log1p(-theta) + lp2, &w1, &w2);
+  const bool interior = theta > 0.0 && theta < 1.0;
+  *d1 = w1;
+  *d2 = w2;
+  // d/dtheta = e^(lp1 - r) - e^(lp2 - r) = w1 / theta - w2 / (1 - theta) inside (0, 1); at the
+  // ends one weight is 0 and the formula with exps is needed (and rare).
+  // The reciprocals are loop-invariant where theta is (a mixture's weight): hoisted.
+  *dt = interior ? w1 * (1.0 / theta) - w2 * (1.0 / (1.0 - theta)) : std::exp(lp1 - r) - std::exp(lp2 - r);
+  if (!(theta >= 0.0 && theta <= 1.0)) *dt = *d1 = *d2 = kNaN;
 }
 double halo_multiply_log(double x, double y) { return xlogy(x, y); }
 void halo_multiply_log_grad(double x, double y, double, double* dx, double* dy) {
