@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "ir/builder.h"
 
@@ -39,6 +40,7 @@ class Differentiator {
     record_definitions(f_.body, &f_.body);
     find_wrt();
     analyse_activity();
+    find_target_var();
 
     // Forward sweep: f's body without its return, instrumented.
     const Op& ret = f_.body.ops.back();
@@ -87,6 +89,28 @@ class Differentiator {
     for (const Op& o : f_.body.ops)
       if (o.kind == OpKind::Param && o.i == wrt_) wrt_value_ = o.results[0];
     if (wrt_value_ == kNoValue) throw AdError("the parameter to differentiate by is never read");
+  }
+
+  // The var the function returns the value of (target) when nothing but accumulations touch it
+  // before that final load: its adjoint is then 1 everywhere, known before the reverse sweep.
+  void find_target_var() {
+    const Op& ret = f_.body.ops.back();
+    if (ret.kind != OpKind::Return || ret.operands.empty()) return;
+    auto def = def_op_.find(ret.operands[0]);
+    if (def == def_op_.end() || def->second->kind != OpKind::Load) return;
+    const Op* final_load = def->second;
+    ValueId t = final_load->operands[0];
+    bool only_accumulated = true;
+    std::function<void(const Region&)> walk = [&](const Region& r) {
+      for (const Op& o : r.ops) {
+        for (size_t k = 0; k < o.operands.size(); ++k)
+          if (o.operands[k] == t && &o != final_load && !(o.kind == OpKind::Accumulate && k == 0))
+            only_accumulated = false;
+        for (const Region& sub : o.regions) walk(sub);
+      }
+    };
+    walk(f_.body);
+    if (only_accumulated) target_var_ = t;
   }
 
   // A value is active if it is real and depends on the wrt parameter; a var is active once an
@@ -402,6 +426,7 @@ class Differentiator {
   ValueId primal(ValueId v) {
     auto def = def_region_.find(v);
     if (def == def_region_.end() || def->second == &f_.body) return v;
+    if (fused_.body != nullptr && !defined_in_nested_scope(def->second)) return v;
     Scope& s = scope_of(def->second);
     auto it = s.popped.find(v);
     if (it != s.popped.end()) return it->second;
@@ -469,6 +494,11 @@ class Differentiator {
   // The adjoint variable of `v` (a value or a var), created on first use in the prologue of
   // the reverse region that mirrors v's definition.
   ValueId adj(ValueId v) {
+    if (fused_.body != nullptr) {
+      auto def = def_region_.find(v);
+      const Region* owner = def == def_region_.end() ? &f_.body : def->second;
+      if (!fused_.inside.count(owner)) return fused_adj(v);
+    }
     auto it = adjoints_.find(v);
     if (it != adjoints_.end()) return it->second;
     auto def = def_region_.find(v);
@@ -534,6 +564,129 @@ class Differentiator {
     for (Op& o : s.recomputed) out.ops.push_back(std::move(o));
     for (Op& o : prologue.ops) out.ops.push_back(std::move(o));
     for (Op& o : body.ops) out.ops.push_back(std::move(o));
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Loops whose only effect is target += ...: reversed inside the forward sweep
+  //
+  // When a loop body writes nothing that outlives an iteration except accumulations into
+  // target, whose adjoint is 1 throughout, each iteration's reverse can run right after its
+  // forward part: no values are pushed and popped, and the adjoints of what the body reads
+  // from outside (parameters, data-dependent arrays) collect in "pre-adjoints", created before
+  // the loop and added to the real adjoints where the reverse sweep meets the loop. A later
+  // write to something the body read is harmless: the contribution lands at the same point of
+  // the reverse sweep as it would unfused.
+
+  struct FusedLoop {
+    const Region* body = nullptr;          // the loop body being fused (null: not fusing)
+    size_t scope_index = 0;                // its scope in scopes_
+    std::unordered_set<const Region*> inside;  // body and the regions nested in it
+    Region* pre = nullptr;                 // ops placed before the loop in the forward sweep
+    ValueId one = kNoValue;                // target's adjoint: a var holding 1
+    std::vector<std::pair<ValueId, ValueId>> outer;  // (value defined outside, pre-adjoint)
+  };
+
+  static void collect_regions(const Region& r, std::unordered_set<const Region*>& out) {
+    out.insert(&r);
+    for (const Op& o : r.ops)
+      for (const Region& sub : o.regions) collect_regions(sub, out);
+  }
+
+  bool fusable(const Region& body) {
+    if (target_var_ == kNoValue) return false;
+    std::unordered_set<const Region*> inside;
+    collect_regions(body, inside);
+    bool ok = true;
+    std::function<void(const Region&)> walk = [&](const Region& r) {
+      for (const Op& o : r.ops) {
+        switch (o.kind) {
+          case OpKind::While: case OpKind::Return: case OpKind::Break: case OpKind::Continue:
+            ok = false;
+            break;
+          case OpKind::Store: case OpKind::StoreElem: case OpKind::StoreSlice:
+          case OpKind::Accumulate: case OpKind::AccumulateElem: {
+            ValueId ref = o.operands[0];
+            auto def = def_region_.find(ref);
+            const Region* owner = def == def_region_.end() ? &f_.body : def->second;
+            if (active_[ref] && !inside.count(owner) && !(o.kind == OpKind::Accumulate && ref == target_var_))
+              ok = false;
+            break;
+          }
+          default: break;
+        }
+        for (const Region& sub : o.regions) walk(sub);
+      }
+    };
+    walk(body);
+    return ok;
+  }
+
+  // Whether region r belongs to a scope opened inside the fused body (a nested loop's), whose
+  // values are pushed and popped as usual.
+  bool defined_in_nested_scope(const Region* r) const {
+    for (size_t k = scopes_.size(); k-- > fused_.scope_index + 1;)
+      if (scopes_[k].forward == r) return true;
+    return false;
+  }
+
+  ValueId fused_adj(ValueId v) {
+    if (v == target_var_) return fused_.one;
+    for (auto& [value, pre_adj] : fused_.outer)
+      if (value == v) return pre_adj;
+    Builder pb(g_, *fused_.pre);
+    Type t = f_.type_of(v).value_type();
+    ValueId a;
+    if (t.rank() == 0) {
+      a = pb.var(Type::f64(), {}, 0.0, "preadj");
+    } else {
+      std::vector<ValueId> dims;
+      if (f_.type_of(v).ref) dims = defining_op(v)->operands;
+      else
+        for (int k = 0; k < t.rank(); ++k) dims.push_back(pb.dim(v, k));
+      a = pb.var(Type{Elem::F64, t.array_rank, t.elem_rank, t.row, false}, dims, 0.0, "preadj");
+    }
+    fused_.outer.push_back({v, a});
+    return a;
+  }
+
+  void fuse_loop(const Region& body, Builder& b) {
+    Region pre, prologue, reversed;
+    fused_ = FusedLoop{};
+    fused_.body = &body;
+    collect_regions(body, fused_.inside);
+    fused_.pre = &pre;
+    fused_.one = Builder(g_, pre).var(Type::f64(), {}, 1.0, "target_adj");
+    fused_.scope_index = scopes_.size();
+    scopes_.push_back(Scope{&body, &prologue, {}, {}, nullptr, {}});
+    Builder rb(g_, reversed);
+    reverse_ops(body, rb, false);
+    Scope s = std::move(scopes_.back());
+    scopes_.pop_back();
+    if (!s.pushed.empty() || !s.recomputed.empty()) throw AdError("internal: a fused loop pushes values");
+    std::vector<std::pair<ValueId, ValueId>> outer = std::move(fused_.outer);
+    fused_ = FusedLoop{};
+    // Each iteration: its forward ops, then its adjoints and reverse ops.
+    Region* forward = forward_copy_.at(&body);
+    for (Op& op : prologue.ops) forward->ops.push_back(std::move(op));
+    for (Op& op : reversed.ops) forward->ops.push_back(std::move(op));
+    // The pre-adjoints are created right before the loop.
+    auto [region, index] = find_forward_loop(g_.body, forward);
+    if (region == nullptr) throw AdError("internal: no forward copy of a fused loop");
+    region->ops.insert(region->ops.begin() + static_cast<std::ptrdiff_t>(index),
+                       std::make_move_iterator(pre.ops.begin()), std::make_move_iterator(pre.ops.end()));
+    // Where the reverse sweep meets the loop, its contributions join the adjoints.
+    for (auto& [value, pre_adj] : outer) accumulate(b, value, b.load(pre_adj));
+  }
+
+  static std::pair<Region*, size_t> find_forward_loop(Region& r, const Region* body) {
+    for (size_t k = 0; k < r.ops.size(); ++k) {
+      for (Region& sub : r.ops[k].regions) {
+        if (&sub == body) return {&r, k};
+        auto found = find_forward_loop(sub, body);
+        if (found.first != nullptr) return found;
+      }
+    }
+    return {nullptr, 0};
   }
 
   void accumulate(Builder& b, ValueId target, ValueId contribution) {
@@ -661,6 +814,11 @@ class Differentiator {
       case OpKind::For: {
         const Region& body = o.regions[0];
         if (!region_has_active_effect(body)) return;
+        // Top-level loops only: a pre-adjoint inside a reversed region would have to be pushed.
+        if (fused_.body == nullptr && scopes_.back().forward == &f_.body && fusable(body)) {
+          fuse_loop(body, b);
+          return;
+        }
         Region reversed;
         ValueId i = g_.new_value(Type::i64(), "i");
         reversed.args = {i};
@@ -1119,6 +1277,8 @@ class Differentiator {
   std::vector<ValueId> pending_trips_;
   std::unordered_map<ValueId, ValueId> adjoints_;
   std::vector<Scope> scopes_;
+  ValueId target_var_ = kNoValue;  // see find_target_var
+  FusedLoop fused_;
 };
 
 // A tensor adjoint that receives a single contribution needs no memory of its own: when a

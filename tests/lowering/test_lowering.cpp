@@ -98,6 +98,52 @@ model {
   d.check_gradient({-0.1, std::log(0.1), -1.0, 1.5});
 }
 
+// Loops whose only effect is target += ... are reversed inside the forward sweep (ad.cpp,
+// "fused" loops). Each loop below exercises one way that could go wrong: an outer array that a
+// later statement overwrites after the loop read it, a nested loop (whose values are pushed),
+// a local vector and a branch in the body, a loop that is not fusable (it writes an outer
+// array) next to one that is, and a loop that reads a transformed parameter.
+TEST_CASE("loops that only add to target: reversed inside the forward sweep, gradients") {
+  auto m = build(R"(
+data {
+  int<lower=1> N;
+  vector[N] y;
+}
+parameters {
+  vector[2] mu;
+  real<lower=0> sigma;
+  real<lower=0, upper=1> theta;
+}
+transformed parameters {
+  vector[N] shift = mu[1] * y;
+}
+model {
+  vector[N] z = mu[2] + 0.5 * y;
+  array[N] real w;
+  for (n in 1:N) {
+    target += log_mix(theta, normal_lpdf(y[n] | mu[1], sigma), normal_lpdf(y[n] | z[n], sigma));
+  }
+  z = -z * mu[1];  // overwrites what the loop above read
+  for (n in 1:N) {
+    vector[2] local = [z[n], shift[n]]';
+    real acc = 0;
+    for (k in 1:2) acc += square(local[k] - mu[k]);
+    if (y[n] > 0) target += -acc / sigma;
+    else target += log_sum_exp(local[1], local[2] * theta);
+  }
+  for (n in 1:N) w[n] = z[n] * sigma;  // writes an outer array: not fused
+  target += normal_lpdf(to_vector(w) | 0, 3);
+}
+)");
+  int64_t N = 7;
+  std::vector<double> y;
+  for (int n = 0; n < N; ++n) y.push_back(std::sin(1.3 * n) - 0.2);
+  halo_tensor yt = halo::testing::make_tensor(y, {N});
+  Density d{*m, {&N, &yt}};
+  d.check_gradient({0.3, -0.4, std::log(0.8), 0.2});
+  d.check_gradient({-1.1, 0.9, std::log(1.7), -1.3});
+}
+
 TEST_CASE("slices of vectors and matrices, with their gradients") {
   auto m = build(R"(
 data {
