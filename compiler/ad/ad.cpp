@@ -456,6 +456,8 @@ class Differentiator {
     auto def = def_region_.find(v);
     if (def == def_region_.end() || def->second == &f_.body) {
       ok = true;  // top-level values dominate the reverse sweep
+    } else if (fused_.body != nullptr && !defined_in_nested_scope(def->second)) {
+      ok = true;  // in scope: a fused loop's reverse runs inside its forward sweep
     } else if (def_op_.count(v) == 0) {
       // A region argument: usable when its scope maps it (a for loop's index).
       for (auto it = scopes_.rbegin(); it != scopes_.rend(); ++it)
@@ -657,6 +659,7 @@ class Differentiator {
     fused_.pre = &pre;
     fused_.one = Builder(g_, pre).var(Type::f64(), {}, 1.0, "target_adj");
     fused_.scope_index = scopes_.size();
+    rematerializable_.clear();  // its answers depend on whether a loop is being fused
     scopes_.push_back(Scope{&body, &prologue, {}, {}, nullptr, {}});
     Builder rb(g_, reversed);
     reverse_ops(body, rb, false);
@@ -665,6 +668,7 @@ class Differentiator {
     if (!s.pushed.empty() || !s.recomputed.empty()) throw AdError("internal: a fused loop pushes values");
     std::vector<std::pair<ValueId, ValueId>> outer = std::move(fused_.outer);
     fused_ = FusedLoop{};
+    rematerializable_.clear();
     // Each iteration: its forward ops, then its adjoints and reverse ops.
     Region* forward = forward_copy_.at(&body);
     for (Op& op : prologue.ops) forward->ops.push_back(std::move(op));
