@@ -405,18 +405,61 @@ void halo_gemv_rev(int trans, int64_t m, int64_t n, double alpha, const double* 
 int halo_cholesky_decompose(int64_t K, const double* A, double* L) {
   for (int64_t j = 0; j < K; ++j)
     for (int64_t i = 0; i < K; ++i) L[i + j * K] = i >= j ? A[i + j * K] : 0.0;
-  // Left-looking: column j -= L(j:, 0:j) L(j, 0:j)^T, one axpy per earlier column.
+  // Left-looking, in the LDL^T form: the columns are first those of W = L diag(l_jj), with
+  // d_j = l_jj^2, since L(i, p) L(j, p) = W(i, p) W(j, p) / d_p. Between one column and the
+  // next there is then one division (1 / d_p) instead of a square root and a division: on
+  // small matrices (a GP over a dozen points) that chain is the cost. The square roots and
+  // the scaling to L come after, independent of each other. 1 / d_p is kept in the upper
+  // triangle, at (p, p + 1), which no column update reads, and cleared at the end.
+  // The update of column j, col(j:) -= W(j:, 0:j) u with u_p = W(j, p) / d_p, is a
+  // matrix-vector product whose sums stay in registers (four rows per vector, two partial sums
+  // over p), in blocks of kBlock columns p: one axpy per p instead would load and store the
+  // column once per p, and the stores and reloads are a dependency chain.
+  auto inv_d = [&](int64_t p) -> double& { return L[p + (p + 1) * K]; };
+  constexpr int64_t kBlock = 64;
+  double u[kBlock];
   for (int64_t j = 0; j < K; ++j) {
     double* col = L + j * K;
-    for (int64_t p = 0; p < j; ++p) axpy(K - j, -L[j + p * K], L + j + p * K, col + j);
+    for (int64_t p0 = 0; p0 < j; p0 += kBlock) {
+      const int64_t np = std::min(kBlock, j - p0);
+      for (int64_t q = 0; q < np; ++q) u[q] = -L[j + (p0 + q) * K] * inv_d(p0 + q);
+      const double* W = L + j + p0 * K;  // W(j + i, p0 + q) = W[i + q K]
+      const int64_t n = K - j;
+      int64_t i = 0;
+      for (; i + 4 <= n; i += 4) {
+        v4d a0 = load4(col + j + i), a1 = {0, 0, 0, 0};
+        int64_t q = 0;
+        for (; q + 2 <= np; q += 2) {
+          a0 += load4(W + i + q * K) * u[q];
+          a1 += load4(W + i + (q + 1) * K) * u[q + 1];
+        }
+        if (q < np) a0 += load4(W + i + q * K) * u[q];
+        store4(col + j + i, a0 + a1);
+      }
+      for (; i < n; ++i) {
+        double a0 = col[j + i], a1 = 0.0;
+        int64_t q = 0;
+        for (; q + 2 <= np; q += 2) {
+          a0 += W[i + q * K] * u[q];
+          a1 += W[i + (q + 1) * K] * u[q + 1];
+        }
+        if (q < np) a0 += W[i + q * K] * u[q];
+        col[j + i] = a0 + a1;
+      }
+    }
     const double d = col[j];
     if (!(d > 0.0) || !std::isfinite(d)) {
       for (int64_t i = 0; i < K * K; ++i) L[i] = kNaN;
       return 1;
     }
-    const double ljj = std::sqrt(d), inv = 1.0 / ljj;
+    if (j + 1 < K) inv_d(j) = 1.0 / d;
+  }
+  for (int64_t j = 0; j < K; ++j) {
+    double* col = L + j * K;
+    const double ljj = std::sqrt(col[j]), inv = 1.0 / ljj;
     col[j] = ljj;
     for (int64_t i = j + 1; i < K; ++i) col[i] *= inv;
+    if (j + 1 < K) inv_d(j) = 0.0;
   }
   return 0;
 }
@@ -429,8 +472,9 @@ void halo_cholesky_decompose_rev(int64_t K, const double* L, const double* L_adj
     for (int64_t i = 0; i < K; ++i) G[i + j * K] = i >= j ? L_adj[i + j * K] : 0.0;
   for (int64_t j = K - 1; j >= 0; --j) {
     const double ljj = L[j + j * K];
-    G[j + j * K] -= dot(K - j - 1, L + (j + 1) + j * K, G + (j + 1) + j * K) / ljj;
-    for (int64_t i = j; i < K; ++i) G[i + j * K] /= ljj;
+    const double inv = 1.0 / ljj;  // one division per column, not one per element
+    G[j + j * K] -= dot(K - j - 1, L + (j + 1) + j * K, G + (j + 1) + j * K) * inv;
+    for (int64_t i = j; i < K; ++i) G[i + j * K] *= inv;
     // G(j, c) -= sum_{r >= j} G(r, j) L(r, c) for c < j
     for (int64_t c = 0; c < j; ++c) G[j + c * K] -= dot(K - j, G + j + j * K, L + j + c * K);
     // G(r, c) -= G(r, j) L(j, c) for r > j, c < j

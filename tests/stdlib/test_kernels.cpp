@@ -473,6 +473,32 @@ TEST_CASE("kernels: matrix products") {
   }
 }
 
+// The Cholesky factorisation's column updates run four rows per vector and 64 earlier columns
+// per block: sizes that leave remainders in both, and more than one block.
+TEST_CASE("kernels: cholesky_decompose of larger matrices (vector rows, blocks of columns)") {
+  Draw d(7601);
+  for (int K : {5, 9, 11, 64, 65, 150}) {
+    V Lt = random_lower(d, K), A(K * K), L(K * K), LLt(K * K);
+    halo_multiply_lower_tri_self_transpose(K, K, Lt.data(), A.data());
+    REQUIRE(halo_cholesky_decompose(K, A.data(), L.data()) == 0);
+    halo_multiply_lower_tri_self_transpose(K, K, L.data(), LLt.data());
+    double scale = 0.0, err = 0.0, upper = 0.0;
+    for (int i = 0; i < K * K; ++i) scale = std::fmax(scale, std::fabs(A[i]));
+    for (int i = 0; i < K * K; ++i) err = std::fmax(err, std::fabs(LLt[i] - A[i]));
+    for (int j = 0; j < K; ++j)
+      for (int i = 0; i < j; ++i) upper = std::fmax(upper, std::fabs(L[i + j * K]));
+    CAPTURE(K);
+    CHECK(err <= 1e-13 * scale * K);
+    CHECK(upper == 0.0);
+    // A pivot that is not positive half way through fails, leaving NaN.
+    V B = A;
+    const int m = K / 2;
+    for (int i = 0; i < K; ++i) B[i + m * K] = B[m + i * K] = i == m ? -1.0 : 0.0;
+    CHECK(halo_cholesky_decompose(K, B.data(), L.data()) == 1);
+    CHECK(std::isnan(L[0]));
+  }
+}
+
 TEST_CASE("kernels: factorisations, solves and determinants") {
   Draw d(7600);
   for (int trial = 0; trial < 25; ++trial) {
