@@ -113,7 +113,11 @@ double lkj_constant(double eta, int64_t K, double* d_eta) {
 extern "C" {
 
 // ---- reductions and normalisers ----
+// Two terms (an HMM's two states) go through the scalar log_sum_exp: on the forward
+// algorithm's recursion libm's exp and log1p have the lower latency (hmm_example's density
+// 6.0 -> 4.2 us against the inline kernels).
 HALO_ALWAYS_INLINE double halo_log_sum_exp_vec(int64_t n, const double* x) {
+  if (n == 2) return log_sum_exp(x[0], x[1]);
   double e[kSmallLse], m, s;
   if (small_lse_terms(n, x, e, &m, &s)) return m + log1p_nonnegative(s);
   return log_sum_exp_n(n, x);
@@ -121,6 +125,13 @@ HALO_ALWAYS_INLINE double halo_log_sum_exp_vec(int64_t n, const double* x) {
 
 // d lse / d x_i = exp(x_i - lse) = e_i / (1 + s) with the forward pass's terms.
 HALO_ALWAYS_INLINE void halo_log_sum_exp_vec_rev(int64_t n, const double* x, double result, double adj, double* x_adj) {
+  if (n == 2) {
+    double w0, w1;
+    log_sum_exp_weights(x[0], x[1], &w0, &w1);
+    x_adj[0] += adj * w0;
+    x_adj[1] += adj * w1;
+    return;
+  }
   double e[kSmallLse], m, s;
   if (small_lse_terms(n, x, e, &m, &s)) {
     const double w = adj / (1.0 + s);
