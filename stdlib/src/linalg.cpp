@@ -471,15 +471,41 @@ void halo_cholesky_decompose_rev(int64_t K, const double* L, const double* L_adj
   for (int64_t j = 0; j < K; ++j)
     for (int64_t i = 0; i < K; ++i) G[i + j * K] = i >= j ? L_adj[i + j * K] : 0.0;
   for (int64_t j = K - 1; j >= 0; --j) {
-    const double ljj = L[j + j * K];
-    const double inv = 1.0 / ljj;  // one division per column, not one per element
-    G[j + j * K] -= dot(K - j - 1, L + (j + 1) + j * K, G + (j + 1) + j * K) * inv;
-    for (int64_t i = j; i < K; ++i) G[i + j * K] *= inv;
-    // G(j, c) -= sum_{r >= j} G(r, j) L(r, c) for c < j
-    for (int64_t c = 0; c < j; ++c) G[j + c * K] -= dot(K - j, G + j + j * K, L + j + c * K);
-    // G(r, c) -= G(r, j) L(j, c) for r > j, c < j
-    for (int64_t c = 0; c < j; ++c) axpy(K - j - 1, -L[j + c * K], G + (j + 1) + j * K, G + (j + 1) + c * K);
-    G[j + j * K] *= 0.5;
+    const double* lj = L + j * K;
+    double* gj = G + j * K;
+    const double inv = 1.0 / lj[j];  // one division per column, not one per element
+    // G(j, j) = (G(j, j) - L(j+1:, j)' G(j+1:, j) / l_jj) / l_jj; G(j+1:, j) /= l_jj. Short dot
+    // products (a dozen rows) with two partial sums: they sit on the chain from column to column.
+    double s0 = 0.0, s1 = 0.0;
+    int64_t r = j + 1;
+    for (; r + 2 <= K; r += 2) {
+      s0 += lj[r] * gj[r];
+      s1 += lj[r + 1] * gj[r + 1];
+    }
+    if (r < K) s0 += lj[r] * gj[r];
+    gj[j] = (gj[j] - (s0 + s1) * inv) * inv;
+    for (r = j + 1; r < K; ++r) gj[r] *= inv;
+    // For each earlier column c, in one pass over its rows r > j:
+    // G(j, c) -= sum_{r >= j} G(r, j) L(r, c) and G(r, c) -= G(r, j) L(j, c).
+    for (int64_t c = 0; c < j; ++c) {
+      const double* lc = L + c * K;
+      double* gc = G + c * K;
+      const double ljc = lc[j];
+      double t0 = gj[j] * ljc, t1 = 0.0;
+      for (r = j + 1; r + 2 <= K; r += 2) {
+        const double g0 = gj[r], g1 = gj[r + 1];
+        t0 += g0 * lc[r];
+        t1 += g1 * lc[r + 1];
+        gc[r] -= g0 * ljc;
+        gc[r + 1] -= g1 * ljc;
+      }
+      if (r < K) {
+        t0 += gj[r] * lc[r];
+        gc[r] -= gj[r] * ljc;
+      }
+      gc[j] -= t0 + t1;
+    }
+    gj[j] *= 0.5;
   }
   for (int64_t j = 0; j < K; ++j)
     for (int64_t i = j; i < K; ++i) A_adj[i + j * K] += G[i + j * K];
