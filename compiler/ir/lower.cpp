@@ -1,5 +1,6 @@
 #include "ir/lower.h"
 
+
 #include <cmath>
 #include <functional>
 #include <map>
@@ -8,6 +9,7 @@
 
 #include "ir/builder.h"
 #include "ir/lower_functions.h"
+#include "ir/tabulate.h"
 #include "semantic/signatures.h"
 
 namespace halo::ir {
@@ -3551,7 +3553,12 @@ class ModelLowerer {
 
 std::optional<LoweredModel> lower(const ast::Program& program, const std::string& model_name,
                                   Diagnostics& diags) {
-  return ModelLowerer(program, model_name, diags).run();
+  auto out = ModelLowerer(program, model_name, diags).run();
+  // The log densities run on every gradient: their loop-invariant calls are tabulated.
+  if (out)
+    for (Function& f : out->module.functions)
+      if (f.role == FunctionRole::LogDensity) tabulate_invariant_calls(f);
+  return out;
 }
 
 }  // namespace halo::ir

@@ -3,6 +3,8 @@
 // log densities against closed forms, gradients against finite differences.
 #include "model_harness.h"
 
+#include "ir/lower.h"
+
 #include <random>
 
 using namespace halo::model_harness;
@@ -1561,4 +1563,122 @@ model {
   CHECK(text.find("cond.model:5:17") != std::string::npos);
   CHECK(text.find("a conditional expression of a container type whose sides are not variables or literals") !=
         std::string::npos);
+}
+
+namespace {
+// The number of tables that tabulate_invariant_calls created in the log density.
+int tables_in_log_density(const std::string& source) {
+  halo::SourceFile file("test.model", source);
+  halo::Diagnostics diags;
+  auto program = halo::frontend::parse(file, diags);
+  if (program) program = halo::semantic::check(std::move(program), diags);
+  REQUIRE(program);
+  auto lowered = halo::ir::lower(*program, "test", diags);
+  REQUIRE(lowered);
+  for (const auto& f : lowered->module.functions) {
+    if (f.name != "log_density") continue;
+    int tables = 0;
+    for (const auto& v : f.values) tables += v.name == "table";
+    return tables;
+  }
+  FAIL("no log_density");
+  return -1;
+}
+}  // namespace
+
+// A call that varies with inner loops' indices only is computed once into a table before the
+// outer loop (ir/tabulate.cpp). The same model with the call made to depend on t (so that it
+// stays in the loop) is the reference; calls under a branch, depending on t, or in a loop whose
+// bounds vary are left alone.
+TEST_CASE("loop-invariant calls tabulated over inner loops: values, gradients, empty loops, checks") {
+  const std::string tabulated = R"(
+data {
+  int<lower=1> N;
+  int<lower=1> K;
+  vector[N] y;
+}
+parameters {
+  matrix<lower=0>[K, K] a;
+  real<lower=0> s;
+}
+model {
+  matrix[N, K] f;
+  for (k in 1:K) f[1, k] = normal_lpdf(y[1] | k, s);
+  for (t in 2:N) {
+    for (k in 1:K) {
+      real acc = 0;
+      for (j in 1:K) {
+        acc += exp(f[t - 1, j] / 10) * log1p(a[j, k]);
+        if (y[t] > 0) acc += lgamma(a[j, k] + 1);
+        acc += log(a[j, k] + t);
+      }
+      for (j in 1:k) acc += sqrt(a[j, k]);
+      f[t, k] = acc / 100 + normal_lpdf(y[t] | k, s);
+    }
+  }
+  target += sum(f[N]);
+  s ~ normal(0, 1);
+}
+)";
+  std::string reference = tabulated;
+  const std::string call = "log1p(a[j, k])";
+  reference.replace(reference.find(call), call.size(), "log1p(a[j, k] + 0 * t)");
+  CHECK(tables_in_log_density(tabulated) == 1);
+  CHECK(tables_in_log_density(reference) == 0);
+  auto m = build(tabulated);
+  auto r = build(reference);
+  int64_t K = 3;
+  for (int64_t N : {6, 1}) {  // N = 1: the outer loop does not run, the table is empty
+    CAPTURE(N);
+    std::vector<double> y;
+    for (int64_t n = 0; n < N; ++n) y.push_back(std::sin(1.1 * n) + 0.3);
+    halo_tensor yt = halo::testing::make_tensor(y, {N});
+    Density d{*m, {&N, &K, &yt}}, dr{*r, {&N, &K, &yt}};
+    for (int point = 0; point < 2; ++point) {
+      std::vector<double> theta;
+      for (int k = 0; k < 10; ++k) theta.push_back(0.3 * std::cos(1.7 * k + point));
+      CHECK(d.value(theta) == doctest::Approx(dr.value(theta)).epsilon(1e-13));
+      std::vector<double> g = d.gradient(theta), gr = dr.gradient(theta);
+      for (size_t k = 0; k < g.size(); ++k) CHECK(g[k] == doctest::Approx(gr[k]).epsilon(1e-12));
+      d.check_gradient(theta);
+    }
+  }
+}
+
+TEST_CASE("loop-invariant calls tabulated: an index out of range fails as before, unless the loop is empty") {
+  const std::string source = R"(
+data {
+  int<lower=0> T;
+  int<lower=0> J;
+}
+parameters {
+  vector<lower=0>[2] w;
+}
+model {
+  for (t in 1:T) {
+    for (j in 1:J) target += log(w[j]);
+  }
+}
+)";
+  CHECK(tables_in_log_density(source) == 1);
+  auto m = build(source);
+  std::vector<double> theta = {0.2, -0.4};  // unconstrained: w = exp(theta)
+  auto run = [&](int64_t T, int64_t J, double* lp, std::string* error) {
+    TestWorkspace w;
+    halo_tensor t = halo::testing::make_tensor(theta, {2});
+    int64_t jacobian = 0;
+    void* args[] = {&t, &jacobian, &T, &J};
+    void* results[] = {lp};
+    int32_t rc = m->get("log_density")(&w.ws, args, results);
+    *error = w.error;
+    return rc;
+  };
+  double lp = 0;
+  std::string error;
+  REQUIRE(run(3, 2, &lp, &error) == 0);
+  CHECK(lp == doctest::Approx(3 * (0.2 - 0.4)).epsilon(1e-14));
+  CHECK(run(3, 3, &lp, &error) != 0);
+  CHECK(error.find("index 3 out of range for 'w' of size 2") != std::string::npos);
+  REQUIRE(run(0, 3, &lp, &error) == 0);  // the loop that would fail never runs
+  CHECK(lp == 0.0);
 }
