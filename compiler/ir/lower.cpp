@@ -9,6 +9,7 @@
 
 #include "ir/builder.h"
 #include "ir/lower_functions.h"
+#include "ir/recurrences.h"
 #include "ir/tabulate.h"
 #include "semantic/signatures.h"
 
@@ -3554,10 +3555,14 @@ class ModelLowerer {
 std::optional<LoweredModel> lower(const ast::Program& program, const std::string& model_name,
                                   Diagnostics& diags) {
   auto out = ModelLowerer(program, model_name, diags).run();
-  // The log densities run on every gradient: their loop-invariant calls are tabulated.
+  // The log densities run on every gradient: their loop-invariant calls are tabulated, and
+  // squared roots stored by a recursion's previous step are carried (ir/recurrences.h).
   if (out)
     for (Function& f : out->module.functions)
-      if (f.role == FunctionRole::LogDensity) tabulate_invariant_calls(f);
+      if (f.role == FunctionRole::LogDensity) {
+        tabulate_invariant_calls(f);
+        carry_squared_roots(f);
+      }
   return out;
 }
 

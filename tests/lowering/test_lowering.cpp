@@ -1682,3 +1682,92 @@ model {
   REQUIRE(run(0, 3, &lp, &error) == 0);  // the loop that would fail never runs
   CHECK(lp == 0.0);
 }
+
+namespace {
+int values_named_in_log_density(const std::string& source, const std::string& name) {
+  halo::SourceFile file("test.model", source);
+  halo::Diagnostics diags;
+  auto program = halo::frontend::parse(file, diags);
+  if (program) program = halo::semantic::check(std::move(program), diags);
+  REQUIRE(program);
+  auto lowered = halo::ir::lower(*program, "test", diags);
+  REQUIRE(lowered);
+  for (const auto& f : lowered->module.functions)
+    if (f.name == "log_density") {
+      int n = 0;
+      for (const auto& v : f.values) n += v.name == name;
+      return n;
+    }
+  FAIL("no log_density");
+  return -1;
+}
+}  // namespace
+
+// square(s[t - 1]) of a root stored by the previous step is read from a carried scalar
+// (ir/recurrences.cpp). The reference squares the root with two fabs calls (not the pattern).
+// Same values and gradients, an empty loop, and a negative radicand that fails as before.
+TEST_CASE("squares of roots stored by a recursion's previous step are carried: values, gradients, NaN") {
+  const std::string carried = R"(
+data {
+  int<lower=1> T;
+  vector[T] y;
+}
+parameters {
+  real a;
+  real<lower=0, upper=1> b;
+  real mu;
+}
+model {
+  vector[T] s;
+  s[1] = 1;
+  for (t in 2:T) {
+    s[t] = sqrt(a + b * square(s[t - 1]) + 0.1 * square(y[t - 1] - mu));
+  }
+  y ~ normal(mu, s);
+}
+)";
+  std::string reference = carried;
+  const std::string square = "square(s[t - 1])";
+  reference.replace(reference.find(square), square.size(), "fabs(s[t - 1]) * fabs(s[t - 1])");
+  CHECK(values_named_in_log_density(carried, "carried") == 1);
+  CHECK(values_named_in_log_density(reference, "carried") == 0);
+  auto m = build(carried);
+  auto r = build(reference);
+  for (int64_t T : {40, 1}) {  // T = 1: the loop does not run
+    CAPTURE(T);
+    std::vector<double> y;
+    for (int64_t t = 0; t < T; ++t) y.push_back(std::sin(0.9 * t) * (1 + 0.02 * t));
+    halo_tensor yt = halo::testing::make_tensor(y, {T});
+    Density d{*m, {&T, &yt}}, dr{*r, {&T, &yt}};
+    for (const std::vector<double>& theta : {std::vector<double>{0.3, -0.2, 0.1}, {1.2, 0.8, -0.4}}) {
+      CHECK(d.value(theta) == doctest::Approx(dr.value(theta)).epsilon(1e-13));
+      std::vector<double> g = d.gradient(theta), gr = dr.gradient(theta);
+      for (size_t k = 0; k < g.size(); ++k) CHECK(g[k] == doctest::Approx(gr[k]).epsilon(1e-12));
+      d.check_gradient(theta);
+    }
+  }
+  // a = -5: the radicand turns negative and s[t] is NaN; the density is NaN in both (or fails
+  // the same way).
+  int64_t T = 10;
+  std::vector<double> y(T, 0.5);
+  halo_tensor yt = halo::testing::make_tensor(y, {T});
+  auto density = [&](const Model& model, std::string* error) {
+    TestWorkspace w;
+    std::vector<double> theta = {-5.0, 0.0, 0.0};
+    halo_tensor t = halo::testing::make_tensor(theta, {3});
+    int64_t jacobian = 1;
+    void* args[] = {&t, &jacobian, &T, &yt};
+    double lp = 0;
+    void* results[] = {&lp};
+    const int32_t rc = model.get("log_density")(&w.ws, args, results);
+    *error = rc == 0 ? "" : w.error;
+    return rc == 0 ? lp : 0.0;
+  };
+  std::string error, error_reference;
+  const double lp = density(*m, &error), lp_reference = density(*r, &error_reference);
+  CHECK(error == error_reference);
+  if (error.empty()) {
+    CHECK(std::isnan(lp));
+    CHECK(std::isnan(lp_reference));
+  }
+}
