@@ -254,14 +254,36 @@ class FunctionLowering {
   // ---- regions and ops ----
   void region(const ir::Region& r) {
     find_aliasing_loads(r);
-    for (const ir::Op& o : r.ops) {
+    for (size_t k = 0; k < r.ops.size(); ++k) {
+      const ir::Op& o = r.ops[k];
       if (b_.GetInsertBlock()->getTerminator()) {
         // Code after break/continue/return in the same region is unreachable.
         auto* dead = llvm::BasicBlock::Create(ctx_, "dead", fn_);
         b_.SetInsertPoint(dead);
       }
+      // A run of scalar pushes (or pops) moves the stack pointer once.
+      const size_t run = scalar_stack_run(r, k);
+      if (run > 1) {
+        if (o.kind == OpKind::Push) push_scalars(r, k, run);
+        else pop_scalars(r, k, run);
+        k += run - 1;
+        continue;
+      }
       op(o);
     }
+  }
+
+  // The number of consecutive pushes (or pops) of scalars starting at r.ops[k].
+  size_t scalar_stack_run(const ir::Region& r, size_t k) const {
+    const OpKind kind = r.ops[k].kind;
+    if (kind != OpKind::Push && kind != OpKind::Pop) return 0;
+    size_t n = 0;
+    while (k + n < r.ops.size() && r.ops[k + n].kind == kind) {
+      const ir::Op& o = r.ops[k + n];
+      if (f_.type_of(kind == OpKind::Push ? o.operands[0] : o.results[0]).rank() != 0) break;
+      ++n;
+    }
+    return n;
   }
 
   // Loads of whole tensor vars that need no copy: every use of the loaded value lies in later
@@ -1671,6 +1693,29 @@ class FunctionLowering {
     for (int k = 0; k < t.rank(); ++k) b_.CreateStore(x.dims[k], b_.CreateConstGEP1_64(b_.getInt64Ty(), dims_at, k));
   }
 
+  void push_scalars(const ir::Region& r, size_t first, size_t n) {
+    llvm::Value* at = stack_reserve(b_.getInt64(static_cast<int64_t>(8 * n)));
+    for (size_t k = 0; k < n; ++k) {
+      ValueId v = r.ops[first + k].operands[0];
+      llvm::Value* x = scalar(v);
+      if (f_.type_of(v).elem == ir::Elem::Bool) x = b_.CreateZExt(x, b_.getInt64Ty());
+      b_.CreateStore(x, b_.CreateConstGEP1_64(b_.getInt64Ty(), at, static_cast<int64_t>(k)));
+    }
+  }
+  // Pops come in the reverse order of the pushes: the first pop takes the top slot.
+  void pop_scalars(const ir::Region& r, size_t first, size_t n) {
+    llvm::Value* cur = b_.CreateLoad(b_.getPtrTy(), stack_field());
+    llvm::Value* base = b_.CreateConstGEP1_64(b_.getInt64Ty(), cur, -static_cast<int64_t>(n));
+    b_.CreateStore(base, stack_field());
+    for (size_t k = 0; k < n; ++k) {
+      ValueId v = r.ops[first + k].results[0];
+      const ir::Type& t = f_.type_of(v);
+      llvm::Value* at = b_.CreateConstGEP1_64(b_.getInt64Ty(), base, static_cast<int64_t>(n - 1 - k));
+      llvm::Value* x = b_.CreateLoad(storage_type(t.elem), at);
+      if (t.elem == ir::Elem::Bool) x = b_.CreateICmpNE(x, b_.getInt64(0));
+      set(v, x);
+    }
+  }
   void pop(const ir::Op& o) {
     auto* ptr = b_.getPtrTy();
     ValueId v = o.results[0];
