@@ -1566,8 +1566,9 @@ model {
 }
 
 namespace {
-// The number of tables that tabulate_invariant_calls created in the log density.
-int tables_in_log_density(const std::string& source) {
+// The number of values with the given name hint in the lowered log density: the tables of
+// tabulate_invariant_calls, the carried scalars of carry_squared_roots.
+int values_named_in_log_density(const std::string& source, const std::string& name) {
   halo::SourceFile file("test.model", source);
   halo::Diagnostics diags;
   auto program = halo::frontend::parse(file, diags);
@@ -1575,15 +1576,16 @@ int tables_in_log_density(const std::string& source) {
   REQUIRE(program);
   auto lowered = halo::ir::lower(*program, "test", diags);
   REQUIRE(lowered);
-  for (const auto& f : lowered->module.functions) {
-    if (f.name != "log_density") continue;
-    int tables = 0;
-    for (const auto& v : f.values) tables += v.name == "table";
-    return tables;
-  }
+  for (const auto& f : lowered->module.functions)
+    if (f.name == "log_density") {
+      int n = 0;
+      for (const auto& v : f.values) n += v.name == name;
+      return n;
+    }
   FAIL("no log_density");
   return -1;
 }
+int tables_in_log_density(const std::string& source) { return values_named_in_log_density(source, "table"); }
 }  // namespace
 
 // A call that varies with inner loops' indices only is computed once into a table before the
@@ -1683,25 +1685,6 @@ model {
   CHECK(lp == 0.0);
 }
 
-namespace {
-int values_named_in_log_density(const std::string& source, const std::string& name) {
-  halo::SourceFile file("test.model", source);
-  halo::Diagnostics diags;
-  auto program = halo::frontend::parse(file, diags);
-  if (program) program = halo::semantic::check(std::move(program), diags);
-  REQUIRE(program);
-  auto lowered = halo::ir::lower(*program, "test", diags);
-  REQUIRE(lowered);
-  for (const auto& f : lowered->module.functions)
-    if (f.name == "log_density") {
-      int n = 0;
-      for (const auto& v : f.values) n += v.name == name;
-      return n;
-    }
-  FAIL("no log_density");
-  return -1;
-}
-}  // namespace
 
 // square(s[t - 1]) of a root stored by the previous step is read from a carried scalar
 // (ir/recurrences.cpp). The reference squares the root with two fabs calls (not the pattern).
