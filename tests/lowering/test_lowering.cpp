@@ -1754,3 +1754,51 @@ model {
     CHECK(std::isnan(lp_reference));
   }
 }
+
+// Tabulation at two levels of a nest: a call invariant in the outermost loop over four inner
+// levels, and one inside it over three: the same values and gradients as the reference.
+TEST_CASE("loop-invariant calls tabulated at two levels of a nest, over up to four inner loops") {
+  const std::string tabulated = R"(
+data {
+  int<lower=1> N;
+}
+parameters {
+  array[2, 3, 2] real<lower=0> w;
+  real mu;
+}
+model {
+  real acc = 0;
+  for (r in 1:2) {
+    for (t in 1:N) {
+      for (i in 1:2) {
+        for (j in 1:3) {
+          for (k in 1:2) {
+            acc += log(w[i, j, k] + r) * (t + mu) / 100;
+            acc += lgamma(w[i, j, k] + t) / 1000;
+          }
+        }
+      }
+    }
+  }
+  target += acc;
+  mu ~ normal(0, 1);
+}
+)";
+  std::string reference = tabulated;
+  const std::string call = "log(w[i, j, k] + r)";
+  reference.replace(reference.find(call), call.size(), "log(w[i, j, k] + r + 0 * t)");
+  // lgamma(w[i, j, k] + t) does not depend on r: tabulated over (t, i, j, k) before r's loop;
+  // log(w[i, j, k] + r) over (i, j, k) before t's loop, inside r's (not in the reference).
+  CHECK(tables_in_log_density(tabulated) == 2);
+  CHECK(tables_in_log_density(reference) == 1);
+  auto m = build(tabulated);
+  auto r = build(reference);
+  int64_t N = 3;
+  Density d{*m, {&N}}, dr{*r, {&N}};
+  std::vector<double> theta;
+  for (int k = 0; k < 13; ++k) theta.push_back(0.2 * std::sin(1.3 * k));
+  CHECK(d.value(theta) == doctest::Approx(dr.value(theta)).epsilon(1e-13));
+  std::vector<double> g = d.gradient(theta), gr = dr.gradient(theta);
+  for (size_t k = 0; k < g.size(); ++k) CHECK(g[k] == doctest::Approx(gr[k]).epsilon(1e-12));
+  d.check_gradient(theta);
+}
