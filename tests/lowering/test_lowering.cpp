@@ -1802,3 +1802,56 @@ model {
   for (size_t k = 0; k < g.size(); ++k) CHECK(g[k] == doctest::Approx(gr[k]).epsilon(1e-12));
   d.check_gradient(theta);
 }
+
+// Where the carried square does not apply: a loop counting down, the root read after the
+// store, a second write to the array, a two-dimensional array. Two squares of one load share
+// the carried value.
+TEST_CASE("squares of roots carried: only for the pattern's conditions") {
+  auto count = [](const std::string& loop) {
+    return values_named_in_log_density(R"(
+data {
+  int<lower=2> T;
+}
+parameters {
+  real<lower=0> a;
+}
+model {
+  array[T] real s;
+  array[T, 2] real m;
+  s[1] = 1;
+  m[1, 1] = 1;
+)" + loop + R"(
+  target += -a + sum(s);
+}
+)", "carried");
+  };
+  CHECK(count("for (t in 2:T) s[t] = sqrt(a + square(s[t - 1]));") == 1);
+  CHECK(count("for (t in 2:T) s[t] = sqrt(a + square(s[t - 1]) + square(s[t - 1]));") == 1);
+  CHECK(count("for (t in 2:T) { s[t] = sqrt(a + square(s[t - 1])); s[t] += 0; }") == 0);
+  CHECK(count("for (t in 2:T) { s[t] = sqrt(a); s[t] += square(s[t - 1]); }") == 0);
+  CHECK(count("for (t in 2:T) s[t] = sqrt(a + square(s[t - 2 + 1]) * 0.5);") == 1);
+  CHECK(count("for (t in 2:T) s[t] = sqrt(a + square(s[t]));") == 0);
+  CHECK(count("for (t in 2:T) m[t, 1] = sqrt(a + square(m[t - 1, 1]));") == 0);
+  auto m = build(R"(
+data {
+  int<lower=2> T;
+}
+parameters {
+  real<lower=0> a;
+}
+model {
+  array[T] real s;
+  s[1] = 0.5;
+  for (t in 2:T) s[t] = sqrt(a + 0.3 * square(s[t - 1]) + 0.2 * square(s[t - 1]));
+  target += -a + log(s[T]);
+}
+)");
+  int64_t T = 12;
+  Density d{*m, {&T}};
+  // s converges to the fixed point of s^2 = a + 0.5 s^2: s[T] ~ sqrt(2 a).
+  const double a = 0.7;
+  double s = 0.5;
+  for (int t = 2; t <= T; ++t) s = std::sqrt(a + 0.5 * s * s);
+  CHECK(d.value({std::log(a)}) == doctest::Approx(-a + std::log(s) + std::log(a)).epsilon(1e-14));
+  d.check_gradient({std::log(a)});
+}
