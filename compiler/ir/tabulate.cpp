@@ -18,10 +18,8 @@ bool pure(const Op& o) {
     case OpKind::Neg: case OpKind::Add: case OpKind::Sub: case OpKind::Mul: case OpKind::Div:
     case OpKind::IDiv: case OpKind::IMod: case OpKind::Cmp: case OpKind::And: case OpKind::Or:
     case OpKind::Not: case OpKind::Select: case OpKind::IToF: case OpKind::BoolToI:
-    case OpKind::Dim: case OpKind::Call:
+    case OpKind::Dim: case OpKind::Call: case OpKind::Extract:
       return o.results.size() == 1;
-    case OpKind::Extract:
-      return o.results.size() == 1 && !o.results.empty();
     default:
       return false;
   }
