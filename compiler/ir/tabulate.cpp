@@ -226,8 +226,36 @@ class Tabulator {
     body.ops.insert(body.ops.begin() + static_cast<std::ptrdiff_t>(at), std::make_move_iterator(read.begin()),
                     std::make_move_iterator(read.end()));
     ++count_;
+    // The call's operands that nothing else uses (theta[j, k] read for the log) go too: left in
+    // place, their adjoint code would still run (adding zeros) in the reverse sweep.
+    remove_unused_pure_ops(outer.regions[0]);
     index_outer(outer);  // the body's ops moved
     return inserted;
+  }
+
+  // Pure ops whose results nothing uses, in `r` and the regions nested in it, to a fixpoint.
+  static void remove_unused_pure_ops(Region& r) {
+    for (bool changed = true; changed;) {
+      changed = false;
+      std::unordered_set<ValueId> used;
+      std::function<void(const Region&)> uses = [&](const Region& x) {
+        for (const Op& o : x.ops) {
+          for (ValueId v : o.operands) used.insert(v);
+          for (const Region& sub : o.regions) uses(sub);
+        }
+      };
+      uses(r);
+      std::function<void(Region&)> sweep = [&](Region& x) {
+        for (size_t k = x.ops.size(); k-- > 0;) {
+          for (Region& sub : x.ops[k].regions) sweep(sub);
+          if (pure(x.ops[k]) && !used.count(x.ops[k].results[0])) {
+            x.ops.erase(x.ops.begin() + static_cast<std::ptrdiff_t>(k));
+            changed = true;
+          }
+        }
+      };
+      sweep(r);
+    }
   }
 
   Function& f_;
