@@ -426,7 +426,7 @@ class Differentiator {
   ValueId primal(ValueId v) {
     auto def = def_region_.find(v);
     if (def == def_region_.end() || def->second == &f_.body) return v;
-    if (fused_.body != nullptr && !defined_in_nested_scope(def->second)) return v;
+    if (!fused_.empty() && !defined_in_nested_scope(def->second)) return v;
     Scope& s = scope_of(def->second);
     auto it = s.popped.find(v);
     if (it != s.popped.end()) return it->second;
@@ -456,7 +456,7 @@ class Differentiator {
     auto def = def_region_.find(v);
     if (def == def_region_.end() || def->second == &f_.body) {
       ok = true;  // top-level values dominate the reverse sweep
-    } else if (fused_.body != nullptr && !defined_in_nested_scope(def->second)) {
+    } else if (!fused_.empty() && !defined_in_nested_scope(def->second)) {
       ok = true;  // in scope: a fused loop's reverse runs inside its forward sweep
     } else if (def_op_.count(v) == 0) {
       // A region argument: usable when its scope maps it (a for loop's index).
@@ -496,10 +496,10 @@ class Differentiator {
   // The adjoint variable of `v` (a value or a var), created on first use in the prologue of
   // the reverse region that mirrors v's definition.
   ValueId adj(ValueId v) {
-    if (fused_.body != nullptr) {
+    if (!fused_.empty()) {
       auto def = def_region_.find(v);
       const Region* owner = def == def_region_.end() ? &f_.body : def->second;
-      if (!fused_.inside.count(owner)) return fused_adj(v);
+      if (!fused_.back().inside.count(owner)) return fused_adj(v);
     }
     auto it = adjoints_.find(v);
     if (it != adjoints_.end()) return it->second;
@@ -579,6 +579,16 @@ class Differentiator {
   // write to something the body read is harmless: the contribution lands at the same point of
   // the reverse sweep as it would unfused.
 
+  // One element of a tensor defined outside a fused body, read at an index the body does not
+  // change (a group's mean mu[j] in the inner loop over its members): its contributions collect
+  // in a scalar, which stays in a register, and join the tensor's adjoint after the loop.
+  struct ElementPreAdjoint {
+    ValueId tensor;              // the tensor read
+    std::vector<ValueId> index;  // the index, as values usable before and after the loop
+    std::vector<ValueId> index_in_body;  // the index as the body computes it (the lookup key)
+    ValueId pre_adj;             // a scalar var created before the loop
+  };
+
   struct FusedLoop {
     const Region* body = nullptr;          // the loop body being fused (null: not fusing)
     size_t scope_index = 0;                // its scope in scopes_
@@ -586,12 +596,70 @@ class Differentiator {
     Region* pre = nullptr;                 // ops placed before the loop in the forward sweep
     ValueId one = kNoValue;                // target's adjoint: a var holding 1
     std::vector<std::pair<ValueId, ValueId>> outer;  // (value defined outside, pre-adjoint)
+    std::vector<ElementPreAdjoint> elements;          // see element_pre_adjoint
   };
 
   static void collect_regions(const Region& r, std::unordered_set<const Region*>& out) {
     out.insert(&r);
     for (const Op& o : r.ops)
       for (const Region& sub : o.regions) collect_regions(sub, out);
+  }
+
+  // The outermost fused level whose body does not contain v's definition.
+  size_t fused_level(ValueId v) const {
+    auto def = def_region_.find(v);
+    const Region* owner = def == def_region_.end() ? &f_.body : def->second;
+    size_t level = 0;
+    while (level + 1 < fused_.size() && fused_[level].inside.count(owner)) ++level;
+    return level;
+  }
+
+  // Values a fused body computes from values defined outside it by integer arithmetic only
+  // (an index like j - 1) are copied before the loop, where they are computed once; the copy
+  // is returned, or kNoValue when v depends on the loop.
+  ValueId loop_invariant_copy(ValueId v, const FusedLoop& fused, Builder& pre) {
+    auto def = def_region_.find(v);
+    const Region* owner = def == def_region_.end() ? &f_.body : def->second;
+    if (!fused.inside.count(owner)) return v;
+    auto d = def_op_.find(v);
+    if (d == def_op_.end()) return kNoValue;  // a region argument: a loop index
+    const Op& o = *d->second;
+    if (o.kind != OpKind::ConstI64 && o.kind != OpKind::Add && o.kind != OpKind::Sub && o.kind != OpKind::Mul)
+      return kNoValue;
+    if (f_.type_of(v) != Type::i64()) return kNoValue;
+    Op copy = Op::make(o.kind);
+    copy.i = o.i;
+    for (ValueId x : o.operands) {
+      ValueId c = loop_invariant_copy(x, fused, pre);
+      if (c == kNoValue) return kNoValue;
+      copy.operands.push_back(c);
+    }
+    ValueId r = g_.new_value(Type::i64());
+    copy.results = {r};
+    pre.emit(std::move(copy));
+    return r;
+  }
+
+  // The scalar pre-adjoint of tensor[index] when the innermost fused loop reads it at an index
+  // it does not change, else kNoValue (the element goes to the tensor's pre-adjoint).
+  ValueId element_pre_adjoint(ValueId tensor, const std::vector<ValueId>& index) {
+    if (fused_.empty() || f_.type_of(tensor).ref) return kNoValue;
+    FusedLoop& fused = fused_.back();
+    auto def = def_region_.find(tensor);
+    const Region* owner = def == def_region_.end() ? &f_.body : def->second;
+    if (fused.inside.count(owner)) return kNoValue;
+    for (ElementPreAdjoint& e : fused.elements)
+      if (e.tensor == tensor && e.index_in_body == index) return e.pre_adj;
+    Builder pb(g_, *fused.pre);
+    std::vector<ValueId> copies;
+    for (ValueId x : index) {
+      ValueId c = loop_invariant_copy(x, fused, pb);
+      if (c == kNoValue) return kNoValue;
+      copies.push_back(c);
+    }
+    ValueId pre_adj = pb.var(Type::f64(), {}, 0.0, "preadj");
+    fused.elements.push_back({tensor, copies, index, pre_adj});
+    return pre_adj;
   }
 
   bool fusable(const Region& body) {
@@ -626,16 +694,20 @@ class Differentiator {
   // Whether region r belongs to a scope opened inside the fused body (a nested loop's), whose
   // values are pushed and popped as usual.
   bool defined_in_nested_scope(const Region* r) const {
-    for (size_t k = scopes_.size(); k-- > fused_.scope_index + 1;)
+    for (size_t k = scopes_.size(); k-- > fused_.back().scope_index + 1;)
       if (scopes_[k].forward == r) return true;
     return false;
   }
 
+  // The pre-adjoint of a value defined outside the innermost fused body: that of the outermost
+  // fused loop whose body does not contain it (created before that loop, so a nested fused loop
+  // adds into it directly instead of through a pre-adjoint of its own per outer iteration).
   ValueId fused_adj(ValueId v) {
-    if (v == target_var_) return fused_.one;
-    for (auto& [value, pre_adj] : fused_.outer)
+    if (v == target_var_) return fused_.front().one;
+    FusedLoop& fused = fused_[fused_level(v)];
+    for (auto& [value, pre_adj] : fused.outer)
       if (value == v) return pre_adj;
-    Builder pb(g_, *fused_.pre);
+    Builder pb(g_, *fused.pre);
     Type t = f_.type_of(v).value_type();
     ValueId a;
     if (t.rank() == 0) {
@@ -647,27 +719,29 @@ class Differentiator {
         for (int k = 0; k < t.rank(); ++k) dims.push_back(pb.dim(v, k));
       a = pb.var(Type{Elem::F64, t.array_rank, t.elem_rank, t.row, false}, dims, 0.0, "preadj");
     }
-    fused_.outer.push_back({v, a});
+    fused.outer.push_back({v, a});
     return a;
   }
 
   void fuse_loop(const Region& body, Builder& b) {
     Region pre, prologue, reversed;
-    fused_ = FusedLoop{};
-    fused_.body = &body;
-    collect_regions(body, fused_.inside);
-    fused_.pre = &pre;
-    fused_.one = Builder(g_, pre).var(Type::f64(), {}, 1.0, "target_adj");
-    fused_.scope_index = scopes_.size();
-    rematerializable_.clear();  // its answers depend on whether a loop is being fused
+    FusedLoop fused;
+    fused.body = &body;
+    collect_regions(body, fused.inside);
+    fused.pre = &pre;
+    fused.one = Builder(g_, pre).var(Type::f64(), {}, 1.0, "target_adj");
+    fused.scope_index = scopes_.size();
+    fused_.push_back(std::move(fused));
+    rematerializable_.clear();  // its answers depend on which loops are being fused
     scopes_.push_back(Scope{&body, &prologue, {}, {}, nullptr, {}});
     Builder rb(g_, reversed);
     reverse_ops(body, rb, false);
     Scope s = std::move(scopes_.back());
     scopes_.pop_back();
     if (!s.pushed.empty() || !s.recomputed.empty()) throw AdError("internal: a fused loop pushes values");
-    std::vector<std::pair<ValueId, ValueId>> outer = std::move(fused_.outer);
-    fused_ = FusedLoop{};
+    std::vector<std::pair<ValueId, ValueId>> outer = std::move(fused_.back().outer);
+    std::vector<ElementPreAdjoint> elements = std::move(fused_.back().elements);
+    fused_.pop_back();
     rematerializable_.clear();
     // Each iteration: its forward ops, then its adjoints and reverse ops.
     Region* forward = forward_copy_.at(&body);
@@ -680,6 +754,12 @@ class Differentiator {
                        std::make_move_iterator(pre.ops.begin()), std::make_move_iterator(pre.ops.end()));
     // Where the reverse sweep meets the loop, its contributions join the adjoints.
     for (auto& [value, pre_adj] : outer) accumulate(b, value, b.load(pre_adj));
+    for (ElementPreAdjoint& e : elements) {
+      Op acc = Op::make(OpKind::AccumulateElem, {adj(e.tensor)});
+      acc.operands.insert(acc.operands.end(), e.index.begin(), e.index.end());
+      acc.operands.push_back(b.load(e.pre_adj));
+      b.emit(std::move(acc));
+    }
   }
 
   static std::pair<Region*, size_t> find_forward_loop(Region& r, const Region* body) {
@@ -715,6 +795,14 @@ class Differentiator {
       case OpKind::Extract: {
         if (!result_active()) return;
         ValueId g = g_of(b, o.results[0]);
+        if (f_.type_of(o.results[0]).rank() == 0) {
+          std::vector<ValueId> index(o.operands.begin() + 1, o.operands.end());
+          ValueId element = element_pre_adjoint(o.operands[0], index);
+          if (element != kNoValue) {
+            b.accumulate(element, g);
+            return;
+          }
+        }
         Op acc = Op::make(OpKind::AccumulateElem, {adj(o.operands[0])});
         for (size_t k = 1; k < o.operands.size(); ++k) acc.operands.push_back(primal(o.operands[k]));
         acc.operands.push_back(g);
@@ -818,8 +906,11 @@ class Differentiator {
       case OpKind::For: {
         const Region& body = o.regions[0];
         if (!region_has_active_effect(body)) return;
-        // Top-level loops only: a pre-adjoint inside a reversed region would have to be pushed.
-        if (fused_.body == nullptr && scopes_.back().forward == &f_.body && fusable(body)) {
+        // A loop at the top level, or directly in a fused loop's body: there the reverse sweep
+        // runs where the forward values are (a pre-adjoint inside a reversed region would have
+        // to be pushed).
+        const Region* parent = scopes_.back().forward;
+        if ((parent == &f_.body || (!fused_.empty() && parent == fused_.back().body)) && fusable(body)) {
           fuse_loop(body, b);
           return;
         }
@@ -1282,7 +1373,7 @@ class Differentiator {
   std::unordered_map<ValueId, ValueId> adjoints_;
   std::vector<Scope> scopes_;
   ValueId target_var_ = kNoValue;  // see find_target_var
-  FusedLoop fused_;
+  std::vector<FusedLoop> fused_;  // the loops being fused, innermost last
 };
 
 // A tensor adjoint that receives a single contribution needs no memory of its own: when a

@@ -1855,3 +1855,60 @@ model {
   CHECK(d.value({std::log(a)}) == doctest::Approx(-a + std::log(s) + std::log(a)).epsilon(1e-14));
   d.check_gradient({std::log(a)});
 }
+
+// Loops nested in a fused loop are fused too, and an element read at an index the inner loop
+// does not change (alpha[j]) collects its adjoint in a scalar. The reference writes an outer
+// array in the outer loop, which keeps both loops from being fused.
+TEST_CASE("loops that only add to target, nested: fused with scalar pre-adjoints, gradients") {
+  const std::string fused = R"(
+data {
+  int<lower=1> J;
+  int<lower=1> N;
+  array[J, N] real y;
+  array[J, N] int<lower=0, upper=1> z;
+}
+parameters {
+  vector[J] alpha;
+  vector[N] beta;
+  real<lower=0> sigma;
+}
+model {
+  array[J] real unused;
+  alpha ~ normal(0, 1);
+  beta ~ normal(0, 1);
+  sigma ~ normal(0, 1);
+  for (j in 1:J) {
+    for (n in 1:N) {
+      y[j, n] ~ normal(alpha[j] + beta[n], sigma);
+      z[j, n] ~ bernoulli_logit(alpha[j] - beta[n]);
+    }
+    for (n in 1:2) target += -square(alpha[j] * beta[n + 1]) / 10;
+  }
+}
+)";
+  std::string reference = fused;
+  const std::string loop = "  for (j in 1:J) {\n";
+  reference.replace(reference.find(loop), loop.size(), loop + "    unused[j] = alpha[j];\n");
+  auto m = build(fused);
+  auto r = build(reference);
+  int64_t J = 4, N = 5;
+  std::vector<double> y, z_real;
+  std::vector<int64_t> z;
+  // Row-major [J, N] as the data arrays are laid out.
+  for (int64_t k = 0; k < J * N; ++k) {
+    y.push_back(std::sin(0.7 * k));
+    z.push_back(k % 3 == 0 ? 1 : 0);
+  }
+  halo_tensor yt = halo::testing::make_tensor(y, {J, N});
+  halo_tensor zt{};
+  zt.data = z.data();
+  zt.dims[0] = J;
+  zt.dims[1] = N;
+  Density d{*m, {&J, &N, &yt, &zt}}, dr{*r, {&J, &N, &yt, &zt}};
+  std::vector<double> theta;
+  for (int k = 0; k < 10; ++k) theta.push_back(0.3 * std::cos(1.1 * k));
+  CHECK(d.value(theta) == doctest::Approx(dr.value(theta)).epsilon(1e-13));
+  std::vector<double> g = d.gradient(theta), gr = dr.gradient(theta);
+  for (size_t k = 0; k < g.size(); ++k) CHECK(g[k] == doctest::Approx(gr[k]).epsilon(1e-12));
+  d.check_gradient(theta);
+}
