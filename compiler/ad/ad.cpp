@@ -723,7 +723,8 @@ class Differentiator {
     return a;
   }
 
-  void fuse_loop(const Region& body, Builder& b) {
+  void fuse_loop(const Op& loop, Builder& b) {
+    const Region& body = loop.regions[0];
     Region pre, prologue, reversed;
     FusedLoop fused;
     fused.body = &body;
@@ -754,11 +755,19 @@ class Differentiator {
                        std::make_move_iterator(pre.ops.begin()), std::make_move_iterator(pre.ops.end()));
     // Where the reverse sweep meets the loop, its contributions join the adjoints.
     for (auto& [value, pre_adj] : outer) accumulate(b, value, b.load(pre_adj));
-    for (ElementPreAdjoint& e : elements) {
-      Op acc = Op::make(OpKind::AccumulateElem, {adj(e.tensor)});
-      acc.operands.insert(acc.operands.end(), e.index.begin(), e.index.end());
-      acc.operands.push_back(b.load(e.pre_adj));
-      b.emit(std::move(acc));
+    // The elements' indices were checked only if the loop ran: guard their accumulations.
+    if (!elements.empty()) {
+      ValueId ran = b.cmp(CmpPred::Le, primal(loop.operands[0]), primal(loop.operands[1]));
+      Op guard = Op::make(OpKind::If, {ran});
+      guard.regions.resize(2);
+      Builder gb(g_, guard.regions[0]);
+      for (ElementPreAdjoint& e : elements) {
+        Op acc = Op::make(OpKind::AccumulateElem, {adj(e.tensor)});
+        acc.operands.insert(acc.operands.end(), e.index.begin(), e.index.end());
+        acc.operands.push_back(gb.load(e.pre_adj));
+        gb.emit(std::move(acc));
+      }
+      b.emit(std::move(guard));
     }
   }
 
@@ -911,7 +920,7 @@ class Differentiator {
         // to be pushed).
         const Region* parent = scopes_.back().forward;
         if ((parent == &f_.body || (!fused_.empty() && parent == fused_.back().body)) && fusable(body)) {
-          fuse_loop(body, b);
+          fuse_loop(o, b);
           return;
         }
         Region reversed;

@@ -1912,3 +1912,30 @@ model {
   for (size_t k = 0; k < g.size(); ++k) CHECK(g[k] == doctest::Approx(gr[k]).epsilon(1e-12));
   d.check_gradient(theta);
 }
+
+// The scalar pre-adjoint of mu[K] joins mu's adjoint only if the loop ran: with no iterations
+// the index was never checked, and K is far out of range here (an unguarded write would land
+// 800 MB past the adjoint).
+TEST_CASE("loops that only add to target: an element pre-adjoint of a loop that never runs") {
+  auto m = build(R"(
+data {
+  int<lower=0> N;
+  int K;
+  vector[N] y;
+}
+parameters {
+  vector[2] mu;
+}
+model {
+  mu ~ normal(0, 1);
+  for (n in 1:N) target += normal_lpdf(y[n] | mu[K], 1);
+}
+)");
+  int64_t N = 0, K = 100000000;
+  std::vector<double> y;
+  halo_tensor yt = halo::testing::make_tensor(y, {0});
+  Density d{*m, {&N, &K, &yt}};
+  std::vector<double> g = d.gradient({0.5, -0.25});
+  CHECK(g[0] == doctest::Approx(-0.5).epsilon(1e-14));
+  CHECK(g[1] == doctest::Approx(0.25).epsilon(1e-14));
+}
