@@ -265,8 +265,9 @@ class Differentiator {
     std::vector<size_t> of_input;   // for each active input, in order: its index in values
   };
 
-  // dist ops outside maps that have active arguments return their partials in the forward
-  // sweep (one result per f64 argument).
+  // Dist and call ops outside maps with an active result get their partials in the forward
+  // sweep (one per f64 argument): dists return them as extra results, calls are followed by a
+  // call_grad. The reverse sweep only multiplies them by the result's adjoint.
   void add_forward_partials(const Region& r) {
     add_forward_partials_in(r);
     // Insert the calls' partials after their calls, from the back of each region so that
@@ -303,7 +304,7 @@ class Differentiator {
           partials.push_back(p);
         }
         cg.results = partials;
-        dist_partials_[&o] = partials;
+        forward_partials_[&o] = partials;
         call_partial_ops_.push_back({it->second.first, it->second.second, std::move(cg)});
         continue;
       }
@@ -317,7 +318,7 @@ class Differentiator {
         go.results.push_back(p);
         partials.push_back(p);
       }
-      dist_partials_[&o] = partials;
+      forward_partials_[&o] = partials;
     }
   }
 
@@ -1087,37 +1088,10 @@ class Differentiator {
         if (active_[o.operands[2]]) contrib(o.operands[2], b.emit1(OpKind::Select, {c, zero, g}, Type::f64()));
         break;
       }
-      case OpKind::Call: {
-        if (dist_partials_.count(&o)) {  // computed by the forward sweep
-          const std::vector<ValueId>& partials = dist_partials_.at(&o);
-          size_t slot = 0;
-          for (ValueId a : o.operands) {
-            if (!is_real(f_.type_of(a))) continue;
-            if (active_[a]) contrib(a, b.mul(g, primal(partials[slot])));
-            ++slot;
-          }
-          break;
-        }
-        std::vector<ValueId> args;
-        for (size_t k = 0; k < o.operands.size(); ++k) args.push_back(P(k));
-        args.push_back(primal(o.results[0]));
-        Op cg = Op::make(OpKind::CallGrad, args);
-        cg.name = o.name;
-        std::vector<ValueId> partials;
-        for (ValueId a : o.operands)
-          if (is_real(f_.type_of(a))) partials.push_back(g_.new_value(Type::f64()));
-        cg.results = partials;
-        b.emit(std::move(cg));
-        size_t slot = 0;
-        for (ValueId a : o.operands) {
-          if (!is_real(f_.type_of(a))) continue;
-          if (active_[a]) contrib(a, b.mul(g, partials[slot]));
-          ++slot;
-        }
-        break;
-      }
+      case OpKind::Call:
       case OpKind::Dist: {
-        const std::vector<ValueId>& partials = dist_partials_.at(&o);
+        // Partials computed by the forward sweep (add_forward_partials_in).
+        const std::vector<ValueId>& partials = forward_partials_.at(&o);
         size_t slot = 0;
         for (ValueId a : o.operands) {
           if (!is_real(f_.type_of(a))) continue;
@@ -1374,7 +1348,7 @@ class Differentiator {
   std::unordered_map<ValueId, bool> rematerializable_;    // memo of rematerializable()
   std::unordered_map<const Region*, Region*> forward_copy_;
   std::unordered_map<const Op*, std::pair<Region*, size_t>> forward_op_;
-  std::unordered_map<const Op*, std::vector<ValueId>> dist_partials_;  // dists and calls
+  std::unordered_map<const Op*, std::vector<ValueId>> forward_partials_;  // dists and calls
   std::vector<std::tuple<Region*, size_t, Op>> call_partial_ops_;     // pending insertions
   std::unordered_map<const Op*, StoredPartials> stored_partials_;  // maps of f that store them
   std::unordered_map<const Op*, ValueId> while_trips_;

@@ -35,11 +35,6 @@ class Tabulator {
   }
 
  private:
-  // The loops nested directly (not under a branch) in the outer loop, outermost first.
-  struct Nest {
-    std::vector<Op*> loops;
-  };
-
   void visit(Region& r) {
     for (size_t k = 0; k < r.ops.size(); ++k) {
       if (r.ops[k].kind == OpKind::For) {

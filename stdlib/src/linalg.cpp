@@ -329,6 +329,12 @@ int lu(int64_t K, double* LU, int64_t* perm) {
   return sign;
 }
 
+// lu() of a copy of A, written to LU.
+int lu_of(int64_t K, const double* A, double* LU, int64_t* perm) {
+  for (int64_t i = 0; i < K * K; ++i) LU[i] = A[i];
+  return lu(K, LU, perm);
+}
+
 // X (K x n, holding B on entry) = A^-1 B from the LU factors of A.
 void lu_solve(int64_t K, int64_t n, const double* LU, const int64_t* perm, double* X) {
   for (int64_t j = 0; j < K; ++j)
@@ -563,8 +569,7 @@ void halo_mdivide_right_tri_low_rev(int64_t n, int64_t K, const double* L, const
 double halo_log_determinant(int64_t K, const double* A, double* work) {
   double* LU = work;
   int64_t* perm = reinterpret_cast<int64_t*>(work + K * K);
-  for (int64_t i = 0; i < K * K; ++i) LU[i] = A[i];
-  if (lu(K, LU, perm) == 0) return -kInf;
+  if (lu_of(K, A, LU, perm) == 0) return -kInf;
   double r = 0.0;
   for (int64_t j = 0; j < K; ++j) r += std::log(std::fabs(LU[j + j * K]));
   return r;
@@ -573,8 +578,7 @@ double halo_log_determinant(int64_t K, const double* A, double* work) {
 double halo_determinant(int64_t K, const double* A, double* work) {
   double* LU = work;
   int64_t* perm = reinterpret_cast<int64_t*>(work + K * K);
-  for (int64_t i = 0; i < K * K; ++i) LU[i] = A[i];
-  const int sign = lu(K, LU, perm);
+  const int sign = lu_of(K, A, LU, perm);
   if (sign == 0) return 0.0;
   double r = sign;
   for (int64_t j = 0; j < K; ++j) r *= LU[j + j * K];
@@ -585,8 +589,7 @@ void halo_log_determinant_rev(int64_t K, const double* A, double adj, double* A_
   double* LU = work;
   double* inv = work + K * K;
   int64_t* perm = reinterpret_cast<int64_t*>(work + 2 * K * K);
-  for (int64_t i = 0; i < K * K; ++i) LU[i] = A[i];
-  if (lu(K, LU, perm) == 0) {
+  if (lu_of(K, A, LU, perm) == 0) {
     for (int64_t i = 0; i < K * K; ++i) A_adj[i] += kNaN;
     return;
   }
@@ -679,8 +682,7 @@ void halo_qr(int64_t m, int64_t n, const double* A, int thin, double* Q, double*
 int halo_inverse(int64_t K, const double* A, double* out, double* work) {
   double* LU = work;
   int64_t* perm = reinterpret_cast<int64_t*>(work + K * K);
-  for (int64_t i = 0; i < K * K; ++i) LU[i] = A[i];
-  if (lu(K, LU, perm) == 0) {
+  if (lu_of(K, A, LU, perm) == 0) {
     for (int64_t i = 0; i < K * K; ++i) out[i] = kNaN;
     return 1;
   }
@@ -698,8 +700,7 @@ void halo_inverse_rev(int64_t K, const double* out, const double* out_adj, doubl
 int halo_mdivide_left(int64_t K, int64_t n, const double* A, const double* B, double* X, double* work) {
   double* LU = work;
   int64_t* perm = reinterpret_cast<int64_t*>(work + K * K);
-  for (int64_t i = 0; i < K * K; ++i) LU[i] = A[i];
-  if (lu(K, LU, perm) == 0) {
+  if (lu_of(K, A, LU, perm) == 0) {
     for (int64_t i = 0; i < K * n; ++i) X[i] = kNaN;
     return 1;
   }
@@ -714,8 +715,7 @@ void halo_mdivide_left_rev(int64_t K, int64_t n, const double* A, const double* 
   double* LU = work;
   int64_t* perm = reinterpret_cast<int64_t*>(work + K * K);
   double* Y = work + K * K + K;
-  for (int64_t i = 0; i < K * K; ++i) LU[i] = A[i];
-  if (lu(K, LU, perm) == 0) {
+  if (lu_of(K, A, LU, perm) == 0) {
     for (int64_t i = 0; i < K * K; ++i) A_adj[i] += kNaN;
     for (int64_t i = 0; i < K * n; ++i) B_adj[i] += kNaN;
     return;

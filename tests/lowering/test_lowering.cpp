@@ -1586,6 +1586,15 @@ int values_named_in_log_density(const std::string& source, const std::string& na
   return -1;
 }
 int tables_in_log_density(const std::string& source) { return values_named_in_log_density(source, "table"); }
+
+// An optimised model against its reference (the same density, written so that the optimisation
+// does not apply): equal values and gradients, and the gradient against finite differences.
+void check_same_density(Density& d, Density& reference, const std::vector<double>& theta) {
+  CHECK(d.value(theta) == doctest::Approx(reference.value(theta)).epsilon(1e-13));
+  std::vector<double> g = d.gradient(theta), gr = reference.gradient(theta);
+  for (size_t k = 0; k < g.size(); ++k) CHECK(g[k] == doctest::Approx(gr[k]).epsilon(1e-12));
+  d.check_gradient(theta);
+}
 }  // namespace
 
 // A call that varies with inner loops' indices only is computed once into a table before the
@@ -1639,10 +1648,7 @@ model {
     for (int point = 0; point < 2; ++point) {
       std::vector<double> theta;
       for (int k = 0; k < 10; ++k) theta.push_back(0.3 * std::cos(1.7 * k + point));
-      CHECK(d.value(theta) == doctest::Approx(dr.value(theta)).epsilon(1e-13));
-      std::vector<double> g = d.gradient(theta), gr = dr.gradient(theta);
-      for (size_t k = 0; k < g.size(); ++k) CHECK(g[k] == doctest::Approx(gr[k]).epsilon(1e-12));
-      d.check_gradient(theta);
+      check_same_density(d, dr, theta);
     }
   }
 }
@@ -1723,10 +1729,7 @@ model {
     halo_tensor yt = halo::testing::make_tensor(y, {T});
     Density d{*m, {&T, &yt}}, dr{*r, {&T, &yt}};
     for (const std::vector<double>& theta : {std::vector<double>{0.3, -0.2, 0.1}, {1.2, 0.8, -0.4}}) {
-      CHECK(d.value(theta) == doctest::Approx(dr.value(theta)).epsilon(1e-13));
-      std::vector<double> g = d.gradient(theta), gr = dr.gradient(theta);
-      for (size_t k = 0; k < g.size(); ++k) CHECK(g[k] == doctest::Approx(gr[k]).epsilon(1e-12));
-      d.check_gradient(theta);
+      check_same_density(d, dr, theta);
     }
   }
   // a = -5: the radicand turns negative and s[t] is NaN; the density is NaN in both (or fails
@@ -1797,10 +1800,7 @@ model {
   Density d{*m, {&N}}, dr{*r, {&N}};
   std::vector<double> theta;
   for (int k = 0; k < 13; ++k) theta.push_back(0.2 * std::sin(1.3 * k));
-  CHECK(d.value(theta) == doctest::Approx(dr.value(theta)).epsilon(1e-13));
-  std::vector<double> g = d.gradient(theta), gr = dr.gradient(theta);
-  for (size_t k = 0; k < g.size(); ++k) CHECK(g[k] == doctest::Approx(gr[k]).epsilon(1e-12));
-  d.check_gradient(theta);
+  check_same_density(d, dr, theta);
 }
 
 // Where the carried square does not apply: a loop counting down, the root read after the
@@ -1907,10 +1907,7 @@ model {
   Density d{*m, {&J, &N, &yt, &zt}}, dr{*r, {&J, &N, &yt, &zt}};
   std::vector<double> theta;
   for (int k = 0; k < 10; ++k) theta.push_back(0.3 * std::cos(1.1 * k));
-  CHECK(d.value(theta) == doctest::Approx(dr.value(theta)).epsilon(1e-13));
-  std::vector<double> g = d.gradient(theta), gr = dr.gradient(theta);
-  for (size_t k = 0; k < g.size(); ++k) CHECK(g[k] == doctest::Approx(gr[k]).epsilon(1e-12));
-  d.check_gradient(theta);
+  check_same_density(d, dr, theta);
 }
 
 // The scalar pre-adjoint of mu[K] joins mu's adjoint only if the loop ran: with no iterations

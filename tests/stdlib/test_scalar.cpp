@@ -526,6 +526,37 @@ TEST_CASE("scalar: extreme arguments stay finite and accurate") {
   CHECK(std::isnan(halo_log_diff_exp(1.0, 2.0)));
   CHECK(halo_log_sum_exp(1e5, 1e5) == doctest::Approx(1e5 + std::log(2.0)).epsilon(1e-15));
   CHECK(halo_log_sum_exp(-kInf, -kInf) == -kInf);
+  CHECK(halo_log_sum_exp(kInf, kInf) == kInf);
+  CHECK(std::isnan(halo_log_sum_exp(kNaN, 1.0)));
+  {
+    // Equal infinities weigh 1/2 each (the symmetric limit); a NaN gives NaN weights.
+    double da, db;
+    halo_log_sum_exp_grad(-kInf, -kInf, -kInf, &da, &db);
+    CHECK(da == 0.5);
+    CHECK(db == 0.5);
+    halo_log_sum_exp_grad(2.0, kNaN, kNaN, &da, &db);
+    CHECK(std::isnan(da));
+    CHECK(std::isnan(db));
+    // log_mix at the ends of theta's range, where one weight is 0 and the derivative in theta
+    // takes the exp form: e^(lp1 - r) - e^(lp2 - r); outside [0, 1] everything is NaN.
+    const double lp1 = -1.5, lp2 = -0.25;
+    double dt, d1, d2;
+    double r = halo_log_mix(0.0, lp1, lp2);
+    CHECK(r == doctest::Approx(lp2).epsilon(1e-15));
+    halo_log_mix_grad(0.0, lp1, lp2, r, &dt, &d1, &d2);
+    CHECK(dt == doctest::Approx(std::exp(lp1 - lp2) - 1.0).epsilon(1e-14));
+    CHECK(d1 == 0.0);
+    CHECK(d2 == doctest::Approx(1.0).epsilon(1e-15));
+    r = halo_log_mix(1.0, lp1, lp2);
+    CHECK(r == doctest::Approx(lp1).epsilon(1e-15));
+    halo_log_mix_grad(1.0, lp1, lp2, r, &dt, &d1, &d2);
+    CHECK(dt == doctest::Approx(1.0 - std::exp(lp2 - lp1)).epsilon(1e-14));
+    CHECK(d1 == doctest::Approx(1.0).epsilon(1e-15));
+    CHECK(d2 == 0.0);
+    CHECK(std::isnan(halo_log_mix(1.5, lp1, lp2)));
+    halo_log_mix_grad(1.5, lp1, lp2, kNaN, &dt, &d1, &d2);
+    CHECK((std::isnan(dt) && std::isnan(d1) && std::isnan(d2)));
+  }
   CHECK(halo_log1m_exp(-1e-20) == doctest::Approx(std::log(1e-20)).epsilon(1e-14));
   CHECK(halo_log1m_exp(-800.0) == -0.0);
   // lgamma near 0 and its derivative.
