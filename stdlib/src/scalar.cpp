@@ -182,8 +182,8 @@ void halo_log1m_exp_grad(double x, double, double* d) { *d = -1.0 / std::expm1(-
 double halo_inv_cloglog(double x) { return -std::expm1(-std::exp(x)); }
 void halo_inv_cloglog_grad(double x, double, double* d) { *d = std::exp(x - std::exp(x)); }
 
-double halo_log_sum_exp(double x, double y) { return log_sum_exp(x, y); }
-void halo_log_sum_exp_grad(double x, double y, double, double* dx, double* dy) { log_sum_exp_weights(x, y, dx, dy); }
+HALO_ALWAYS_INLINE double halo_log_sum_exp(double x, double y) { return log_sum_exp(x, y); }
+HALO_ALWAYS_INLINE void halo_log_sum_exp_grad(double x, double y, double, double* dx, double* dy) { log_sum_exp_weights(x, y, dx, dy); }
 double halo_log_diff_exp(double x, double y) {
   if (x < y) return kNaN;
   if (y == -kInf) return x;
@@ -209,11 +209,11 @@ void halo_log_inv_logit_diff_grad(double x, double y, double, double* dx, double
 }
 // log_mix(theta, lp1, lp2) = log_sum_exp(log(theta) + lp1, log1m(theta) + lp2), branch-free
 // like log_sum_exp, so that the derivative (weights w1 and w2) shares its exp.
-double halo_log_mix(double theta, double lp1, double lp2) {
+HALO_ALWAYS_INLINE double halo_log_mix(double theta, double lp1, double lp2) {
   const double r = log_sum_exp(std::log(theta) + lp1, std::log1p(-theta) + lp2);
   return theta >= 0.0 && theta <= 1.0 ? r : kNaN;
 }
-void halo_log_mix_grad(double theta, double lp1, double lp2, double r, double* dt, double* d1, double* d2) {
+HALO_ALWAYS_INLINE void halo_log_mix_grad(double theta, double lp1, double lp2, double r, double* dt, double* d1, double* d2) {
   double w1, w2;
   log_sum_exp_weights(std::log(theta) + lp1, std::log1p(-theta) + lp2, &w1, &w2);
   const bool interior = theta > 0.0 && theta < 1.0;

@@ -611,3 +611,43 @@ TEST_CASE("scalar: extreme arguments stay finite and accurate") {
     CHECK(t == doctest::Approx(boost::math::polygamma(2, x)).epsilon(1e-12));
   }
 }
+
+// log_sum_exp(0, -d) = log1p(e^-d) comes from the softplus table below d = 64 (internal.h):
+// every segment, its edges and points in between, against long double; the weights too.
+TEST_CASE("scalar: log_sum_exp's table-driven log1p(e^-d) across all segments") {
+  double worst_value = 0.0, worst_weight = 0.0;
+  auto check = [&](double d) {
+    const long double e = std::exp(-static_cast<long double>(d));
+    const long double value = std::log1p(e), weight = e / (1.0L + e);
+    const double got = halo_log_sum_exp(0.0, -d);
+    double w_big, w_small;
+    halo_log_sum_exp_grad(0.0, -d, got, &w_big, &w_small);
+    if (value < 0x1p-1022L) {  // below the normal doubles: absolute error of the last subnormal
+      CHECK(std::fabs(got - value) <= 0x1p-1074L);
+      CHECK(std::fabs(w_small - weight) <= 0x1p-1074L);
+      return;
+    }
+    worst_value = std::fmax(worst_value, static_cast<double>(std::fabs(got / value - 1.0L)));
+    worst_weight = std::fmax(worst_weight, static_cast<double>(std::fabs(w_small / weight - 1.0L)));
+    CHECK(w_big + w_small == doctest::Approx(1.0).epsilon(1e-15));
+    // Symmetric in its arguments, and shifted by a common offset.
+    CHECK(halo_log_sum_exp(-d, 0.0) == got);
+    CHECK(halo_log_sum_exp(10.0, 10.0 - d) == doctest::Approx(10.0 + got).epsilon(2e-16));
+  };
+  for (int edge = 0; edge <= 130; ++edge) {  // segment edges at multiples of 1/2, both sides
+    const double d = 0.5 * edge;
+    check(d);
+    if (edge > 0) check(std::nextafter(d, 0.0));
+  }
+  uint64_t state = 11;
+  for (int k = 0; k < 200000; ++k) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    check(70.0 * static_cast<double>(state >> 11) * 0x1p-53);
+  }
+  for (double d : {100.0, 700.0, 744.0, 746.0, 1e300}) check(d);
+  MESSAGE("worst relative error: value " << worst_value << ", smaller weight " << worst_weight);
+  CHECK(worst_value < 6e-16);  // under 3 ulp (Estrin's partial sums each round once)
+  CHECK(worst_weight < 4e-16);
+  CHECK(halo_log_sum_exp(0.0, -kInf) == 0.0);
+  CHECK(std::isnan(halo_log_sum_exp(kNaN, kNaN)));
+}
