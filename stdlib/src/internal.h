@@ -156,17 +156,22 @@ inline double log1m_exp(double x) {
 
 // log(1 + e^-d) for d >= 0 (NaN gives NaN). Where log_sum_exp lies on a recursion (an HMM's
 // forward algorithm) its latency is the model's speed, and libm's exp followed by its log1p is
-// about twice that of a table: below 64, segment i = floor(2d) holds a degree-13 polynomial in
-// t = 2d - i - 1/2 (scripts/gen-softplus-table.py, 14 KB), so a floor, a load and Estrin's four
+// about twice that of a table: below 64, segment i = round(2d) holds a degree-13 polynomial in
+// t = 2d - i (scripts/gen-softplus-table.py, 16 KB), so an add, a load and Estrin's four
 // multiply-add levels. From 64 on the value is e^-d (the next term, e^-2d / 2, is below 1e-28
 // relative). Branch-free: both are computed and one is selected, which measured faster than a
 // branch in the gradients of an HMM and of a two-component mixture. Measured error below 3 ulp
 // (tests/stdlib/test_scalar.cpp, all segments).
 HALO_ALWAYS_INLINE inline const double* softplus_neg_segment(double d, double* t) {
+  // 2d rounded to the nearest integer i by adding 1.5 * 2^52 (exact for 0 <= 2d < 2^51): i lands
+  // in the sum's low bits and is read from there, without a float-to-int conversion's latency.
+  constexpr double kShift = 0x1.8p52;
   const double s = 2.0 * d;
-  const double i = std::floor(s);
-  *t = (s - i) - 0.5;  // exact: s - i in [0, 1)
-  return kSoftplusNegTable[static_cast<int>(i)];
+  const double shifted = s + kShift;
+  *t = s - (shifted - kShift);  // exact, in [-1/2, 1/2]
+  uint64_t bits;
+  std::memcpy(&bits, &shifted, sizeof bits);
+  return kSoftplusNegTable[bits & 0xff];  // i <= 128 below 64.25
 }
 HALO_ALWAYS_INLINE inline double log1p_exp_neg(double d) {
   const bool near = d < 64.0;  // false for NaN
