@@ -493,7 +493,10 @@ void halo_cholesky_decompose_rev(int64_t K, const double* L, const double* L_adj
     for (r = j + 1; r < K; ++r) gj[r] *= inv;
     // For each earlier column c, in one pass over its rows r > j:
     // G(j, c) -= sum_{r >= j} G(r, j) L(r, c) and G(r, c) -= G(r, j) L(j, c).
-    for (int64_t c = 0; c < j; ++c) {
+    // Column j - 1 first: it is the next column's input, and the chain from column to column
+    // then does not wait for the other columns' updates (independent of each other, so the
+    // order changes no result).
+    for (int64_t c = j - 1; c >= 0; --c) {
       const double* lc = L + c * K;
       double* gc = G + c * K;
       const double ljc = lc[j];
