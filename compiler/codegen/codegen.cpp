@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <unordered_set>
 #include <stdexcept>
 
 namespace halo::codegen {
@@ -56,6 +57,7 @@ class FunctionLowering {
     llvm::FastMathFlags fmf;
     fmf.setAllowContract();  // fused multiply-add where the target has it
     b_.setFastMathFlags(fmf);
+    note_uses(f_.body);
     region(f_.body);
     if (!b_.GetInsertBlock()->getTerminator()) b_.CreateRet(b_.getInt32(0));
     llvm::IRBuilder<> eb(entry_);
@@ -64,6 +66,16 @@ class FunctionLowering {
 
  private:
   // ---- types and helpers ----
+  void note_uses(const ir::Region& r) {
+    for (const ir::Op& o : r.ops) {
+      for (ValueId v : o.operands) used_.insert(v);
+      for (const ir::Region& sub : o.regions) note_uses(sub);
+    }
+  }
+  // Whether some op reads v: a reverse kernel's adjoint of an operand that is data is never
+  // read, and its C function then gets a null pointer and skips that work.
+  bool used(ValueId v) const { return used_.count(v) != 0; }
+
   llvm::Type* scalar_type(ir::Elem e) {
     switch (e) {
       case ir::Elem::F64: return b_.getDoubleTy();
@@ -924,7 +936,8 @@ class FunctionLowering {
     }
     const Val& out = vals_[o.operands[3]];
     const Val& out_adj = vals_[o.operands[4]];
-    Val x_adj = zero_tensor(x.dims);
+    // The points are usually data (their adjoint unused), which has a faster reverse.
+    Val x_adj = used(o.results[0]) ? zero_tensor(x.dims) : Val{llvm::ConstantPointerNull::get(b_.getPtrTy()), x.dims};
     llvm::Value* alpha_adj = zeroed_slot();
     llvm::Value* rho_adj = zeroed_slot();
     c_call("halo_gp_exp_quad_cov_rev", b_.getVoidTy(),
@@ -1913,6 +1926,7 @@ class FunctionLowering {
   llvm::IRBuilder<> b_;
   std::vector<Val> vals_;
   llvm::Function* fn_ = nullptr;
+  std::unordered_set<ValueId> used_;  // every value some op reads (note_uses)
   llvm::Value* ws_ = nullptr;
   llvm::Value* args_ = nullptr;
   llvm::Value* results_ = nullptr;

@@ -852,6 +852,33 @@ void halo_gp_exp_quad_cov_rev(int64_t N, int64_t D, const double* x, double alph
   // out_ij = alpha^2 exp(-d2 / (2 rho^2)): d/dalpha = 2 out/alpha, d/drho = out d2 / rho^3,
   // d/dx_i = -out (x_i - x_j) / rho^2.
   const double inv_rho2 = 1.0 / (rho * rho);
+  if (D == 1 && !x_adj) {
+    // Points on a line, as data (the usual GP): the sums over the whole matrix (each pair twice,
+    // the diagonal once), in contiguous columns with a vector of partial sums; one sum of one
+    // add per pair is otherwise the chain (2x faster at N = 11).
+    v4d ga4 = {0, 0, 0, 0}, gr4 = {0, 0, 0, 0};
+    double ga = 0.0, gr = 0.0;
+    for (int64_t j = 0; j < N; ++j) {
+      const double xj = x[j];
+      const double* o = out + j * N;
+      const double* a = out_adj + j * N;
+      int64_t i = 0;
+      for (; i + 4 <= N; i += 4) {
+        const v4d w = load4(a + i) * load4(o + i);
+        const v4d dx = load4(x + i) + v4d{-xj, -xj, -xj, -xj};
+        ga4 += w;
+        gr4 += w * (dx * dx);
+      }
+      for (; i < N; ++i) {
+        const double w = a[i] * o[i], dx = x[i] - xj;
+        ga += w;
+        gr += w * (dx * dx);
+      }
+    }
+    if (alpha_adj) *alpha_adj += 2.0 * (hsum(ga4) + ga) / alpha;
+    if (rho_adj) *rho_adj += (hsum(gr4) + gr) * inv_rho2 / rho;
+    return;
+  }
   double ga = 0.0, gr = 0.0;
   for (int64_t j = 0; j < N; ++j) {
     ga += out_adj[j + j * N] * out[j + j * N];

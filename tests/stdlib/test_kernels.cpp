@@ -735,6 +735,12 @@ TEST_CASE("kernels: structured products and the squared-exponential kernel") {
                      return weighted(k, WK);
                    },
                    all, g, steps_of(all, 1e-2));
+    // Points as data (no x adjoint): the same alpha and rho adjoints (one-dimensional points
+    // have their own summation).
+    double ga_data = 0, gr_data = 0;
+    halo_gp_exp_quad_cov_rev(N, D, x.data(), alpha, rho, Kc.data(), WK.data(), nullptr, &ga_data, &gr_data);
+    CHECK(ga_data == doctest::Approx(ga).epsilon(1e-12));
+    CHECK(gr_data == doctest::Approx(gr).epsilon(1e-12));
   }
 }
 

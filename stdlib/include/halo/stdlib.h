@@ -404,6 +404,7 @@ void halo_eigen_sym_rev(int64_t K, const double* values, const double* vectors, 
 /* gp_exp_quad_cov(x, alpha, rho): N points of dimension D (point i at x + i*D), out N x N with
  * out_ij = alpha^2 exp(-|x_i - x_j|^2 / (2 rho^2)). */
 void halo_gp_exp_quad_cov(int64_t N, int64_t D, const double* x, double alpha, double rho, double* out);
+/* Adds the adjoints of x (N*D; NULL when x is data), alpha and rho (either may be NULL). */
 void halo_gp_exp_quad_cov_rev(int64_t N, int64_t D, const double* x, double alpha, double rho, const double* out,
                               const double* out_adj, double* x_adj, double* alpha_adj, double* rho_adj);
 /* QR decomposition of the m x n matrix A by Householder reflections, with Stan's sign
