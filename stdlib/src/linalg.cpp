@@ -820,31 +820,25 @@ void halo_diag_post_multiply_rev(int64_t m, int64_t n, const double* M, const do
 
 void halo_gp_exp_quad_cov(int64_t N, int64_t D, const double* x, double alpha, double rho, double* out) {
   const double a2 = alpha * alpha, neg_half_inv_rho2 = -0.5 / (rho * rho);
-  // The exponents of the strict lower triangle are gathered in blocks and exponentiated in
-  // one flat loop with the inline exp (the argument is never positive), which vectorises
-  // even when the columns are short (an 11-point GP has columns of 10, 9, ..., 1).
-  constexpr int64_t kBlock = 64;
-  double arg[kBlock];
-  int64_t at[kBlock];
-  int64_t n = 0;
-  auto flush = [&]() {
-    for (int64_t t = 0; t < n; ++t) arg[t] = a2 * exp_nonpositive(arg[t]);
-    for (int64_t t = 0; t < n; ++t) out[at[t]] = arg[t];
-    n = 0;
-  };
+  // Every entry's exponent first, then the exponentials in one flat loop over the whole matrix
+  // with the inline exp (the argument is never positive), which vectorises whatever N is. Twice
+  // the exponentials of the triangle, yet 1.4x faster at N = 11 and 2x at N = 150 than
+  // gathering the triangle's exponents and scattering the results (measured standalone).
+  // (x_i - x_j)^2 and (x_j - x_i)^2 are equal, so the matrix is exactly symmetric.
   for (int64_t j = 0; j < N; ++j) {
-    out[j + j * N] = a2;
-    for (int64_t i = j + 1; i < N; ++i) {
+    double* col = out + j * N;
+    if (D == 1) {  // points on a line: a vector loop
+      for (int64_t i = 0; i < N; ++i) col[i] = square(x[i] - x[j]) * neg_half_inv_rho2;
+      continue;
+    }
+    for (int64_t i = 0; i < N; ++i) {
       double d2 = 0.0;
       for (int64_t k = 0; k < D; ++k) d2 += square(x[i * D + k] - x[j * D + k]);
-      arg[n] = d2 * neg_half_inv_rho2;
-      at[n++] = i + j * N;
-      if (n == kBlock) flush();
+      col[i] = d2 * neg_half_inv_rho2;
     }
   }
-  flush();
-  for (int64_t j = 0; j < N; ++j)
-    for (int64_t i = j + 1; i < N; ++i) out[j + i * N] = out[i + j * N];
+  const int64_t n = N * N;
+  for (int64_t t = 0; t < n; ++t) out[t] = a2 * exp_nonpositive(out[t]);
 }
 
 void halo_gp_exp_quad_cov_rev(int64_t N, int64_t D, const double* x, double alpha, double rho, const double* out,
