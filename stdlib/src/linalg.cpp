@@ -408,9 +408,43 @@ void halo_gemv_rev(int trans, int64_t m, int64_t n, double alpha, const double* 
 }
 
 // ---- Cholesky ----
+namespace {
+// Right-looking LDL^T for small matrices: once d_j is known, column j's rank-one update goes
+// into every later column, the next column first, so that the chain from one column to the
+// next is a division and two multiply-adds while the other columns' updates overlap it.
+// Faster than the left-looking form below up to K = 24 (a GP over 11 points: 217 -> 170 ns),
+// equal at 32, slower beyond (it loads and stores the trailing matrix once per column).
+int cholesky_right_looking(int64_t K, double* L) {
+  for (int64_t j = 0; j < K; ++j) {
+    const double* cj = L + j * K;
+    const double d = cj[j];
+    if (!(d > 0.0) || !std::isfinite(d)) {
+      for (int64_t i = 0; i < K * K; ++i) L[i] = kNaN;
+      return 1;
+    }
+    const double inv = 1.0 / d;
+    for (int64_t c = j + 1; c < K; ++c) {
+      double* cc = L + c * K;
+      const double u = -cj[c] * inv;  // W(c:, c) -= W(c:, j) W(c, j) / d_j
+      int64_t i = c;
+      for (; i + 4 <= K; i += 4) store4(cc + i, load4(cc + i) + load4(cj + i) * u);
+      for (; i < K; ++i) cc[i] += cj[i] * u;
+    }
+  }
+  for (int64_t j = 0; j < K; ++j) {
+    double* col = L + j * K;
+    const double ljj = std::sqrt(col[j]), inv = 1.0 / ljj;
+    col[j] = ljj;
+    for (int64_t i = j + 1; i < K; ++i) col[i] *= inv;
+  }
+  return 0;
+}
+}  // namespace
+
 int halo_cholesky_decompose(int64_t K, const double* A, double* L) {
   for (int64_t j = 0; j < K; ++j)
     for (int64_t i = 0; i < K; ++i) L[i + j * K] = i >= j ? A[i + j * K] : 0.0;
+  if (K <= 24) return cholesky_right_looking(K, L);
   // Left-looking, in the LDL^T form: the columns are first those of W = L diag(l_jj), with
   // d_j = l_jj^2, since L(i, p) L(j, p) = W(i, p) W(j, p) / d_p. Between one column and the
   // next there is then one division (1 / d_p) instead of a square root and a division: on
