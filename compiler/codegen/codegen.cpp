@@ -760,7 +760,26 @@ class FunctionLowering {
       counted_loop(b_.getInt64(0), dims[0], [&](llvm::Value* i) { element(i, i, i); }, "map", unroll_pays(dims[0]),
                    fold_tail);
     } else if (ndims == 2) {
-      counted_loop(b_.getInt64(0), dims[1], [&](llvm::Value* j) {
+      // Column sums only (a matrix-vector product): four columns per pass over the rows, so that
+      // each row's sum is loaded and stored once per four columns instead of once per column
+      // (the stores and reloads chain the columns; same order of additions).
+      bool column_sums = true;
+      for (ir::MapResult m : modes) column_sums = column_sums && m == ir::MapResult::SumOverCols;
+      llvm::Value* first_col = b_.getInt64(0);
+      if (column_sums) {
+        llvm::Value* blocks = b_.CreateAShr(dims[1], 3);
+        counted_loop(b_.getInt64(0), blocks, [&](llvm::Value* jb) {
+          llvm::Value* j0 = b_.CreateShl(jb, 3);
+          counted_loop(b_.getInt64(0), dims[0], [&](llvm::Value* i) {
+            for (int u = 0; u < 8; ++u) {
+              llvm::Value* j = b_.CreateAdd(j0, b_.getInt64(u));
+              element(b_.CreateAdd(b_.CreateMul(j, dims[0]), i), i, j);
+            }
+          }, "map.rows4", unroll_pays(dims[0]), fold_tail);
+        }, "map.cols4", /*unroll=*/false);
+        first_col = b_.CreateShl(blocks, 3);
+      }
+      counted_loop(first_col, dims[1], [&](llvm::Value* j) {
         llvm::Value* base = b_.CreateMul(j, dims[0]);
         for (size_t r = 0; r < modes.size(); ++r)
           if (modes[r] == ir::MapResult::SumOverRows) b_.CreateStore(llvm::ConstantFP::get(f64, 0.0), sums[r]);
