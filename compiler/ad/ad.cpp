@@ -450,6 +450,20 @@ class Differentiator {
     return p;
   }
 
+  // A pushed tensor loaded whole from a var declared at the top level has that var's shape in
+  // every iteration (a local vector of an HMM's K states): its pop names the var and takes the
+  // dims from it. Read from the stack, they would chain each pop's stack pointer to a load.
+  std::vector<ValueId> shape_source(ValueId pushed) {
+    if (!f_.type_of(pushed).is_tensor()) return {};
+    auto d = def_op_.find(pushed);
+    if (d == def_op_.end() || d->second->kind != OpKind::Load) return {};
+    const ValueId ref = d->second->operands[0];
+    auto r = def_region_.find(ref);
+    const bool top_level_var = r != def_region_.end() && r->second == &f_.body && def_op_.count(ref) &&
+                               def_op_.at(ref)->kind == OpKind::Var;
+    return top_level_var ? std::vector<ValueId>{ref} : std::vector<ValueId>{};
+  }
+
   bool rematerializable(ValueId v) {
     auto memo = rematerializable_.find(v);
     if (memo != rematerializable_.end()) return memo->second;
@@ -563,7 +577,7 @@ class Differentiator {
     Region* forward = forward_copy_.at(&fr);
     for (ValueId v : s.pushed) forward->ops.push_back(Op::make(OpKind::Push, {v}));
     for (size_t k = s.pushed.size(); k-- > 0;)
-      out.ops.push_back(Op::make(OpKind::Pop, {}, {s.popped.at(s.pushed[k])}));
+      out.ops.push_back(Op::make(OpKind::Pop, shape_source(s.pushed[k]), {s.popped.at(s.pushed[k])}));
     for (Op& o : s.recomputed) out.ops.push_back(std::move(o));
     for (Op& o : prologue.ops) out.ops.push_back(std::move(o));
     for (Op& o : body.ops) out.ops.push_back(std::move(o));

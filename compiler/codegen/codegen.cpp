@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <unordered_map>
 #include <unordered_set>
 #include <stdexcept>
 
@@ -68,13 +69,40 @@ class FunctionLowering {
   // ---- types and helpers ----
   void note_uses(const ir::Region& r) {
     for (const ir::Op& o : r.ops) {
-      for (ValueId v : o.operands) used_.insert(v);
+      for (ValueId v : o.operands) ++uses_[v];
       for (const ir::Region& sub : o.regions) note_uses(sub);
     }
   }
   // Whether some op reads v: a reverse kernel's adjoint of an operand that is data is never
   // read, and its C function then gets a null pointer and skips that work.
-  bool used(ValueId v) const { return used_.count(v) != 0; }
+  bool used(ValueId v) const { return uses_.count(v) != 0; }
+
+  // A reverse kernel whose result the next op only adds into an adjoint var (`accumulate ref,
+  // result`, its one use) writes into that var directly: its C function adds (+=) into its
+  // output, so the zero-filled temporary and the pass that adds it are skipped. In a loop (an
+  // HMM's log_sum_exp per step) those were an allocation, a fill and a chain of stores and
+  // reloads per iteration.
+  void plan_direct_adjoint(const ir::Region& r, size_t k) {
+    const ir::Op& o = r.ops[k];
+    if (o.kind != OpKind::Kernel || k + 1 >= r.ops.size()) return;
+    const ir::Op& next = r.ops[k + 1];
+    if (next.kind != OpKind::Accumulate || next.operands.size() != 2) return;
+    for (ValueId res : o.results)
+      if (res == next.operands[1] && uses_[res] == 1 && f_.type_of(res).is_tensor() &&
+          f_.type_of(next.operands[0]).value_type() == f_.type_of(res)) {
+        direct_adjoint_ = {res, next.operands[0], &next};
+        return;
+      }
+  }
+  // The storage for a reverse kernel's result `res`: the planned adjoint var, or a zero-filled
+  // temporary.
+  Val adjoint_out(ValueId res, const std::vector<llvm::Value*>& dims) {
+    if (direct_adjoint_.result == res && res != ir::kNoValue) {
+      skip_op_ = direct_adjoint_.accumulate;
+      return vals_[direct_adjoint_.ref];
+    }
+    return zero_tensor(dims);
+  }
 
   llvm::Type* scalar_type(ir::Elem e) {
     switch (e) {
@@ -273,6 +301,10 @@ class FunctionLowering {
         auto* dead = llvm::BasicBlock::Create(ctx_, "dead", fn_);
         b_.SetInsertPoint(dead);
       }
+      if (&o == skip_op_) {
+        skip_op_ = nullptr;
+        continue;
+      }
       // A run of scalar pushes (or pops) moves the stack pointer once.
       const size_t run = scalar_stack_run(r, k);
       if (run > 1) {
@@ -281,7 +313,9 @@ class FunctionLowering {
         k += run - 1;
         continue;
       }
+      plan_direct_adjoint(r, k);
       op(o);
+      direct_adjoint_ = {};
     }
   }
 
@@ -1320,7 +1354,7 @@ class FunctionLowering {
       set(o.results[0], c_call("halo_log_sum_exp_vec", f64, {n, x.v}));
       return;
     }
-    Val x_adj = zero_tensor(x.dims);
+    Val x_adj = adjoint_out(o.results[0], x.dims);
     c_call("halo_log_sum_exp_vec_rev", b_.getVoidTy(), {n, x.v, scalar(o.operands[1]), scalar(o.operands[2]), x_adj.v});
     vals_[o.results[0]] = x_adj;
   }
@@ -1337,7 +1371,7 @@ class FunctionLowering {
     }
     const Val& out = vals_[o.operands[1]];
     const Val& out_adj = vals_[o.operands[2]];
-    Val x_adj = zero_tensor(x.dims);
+    Val x_adj = adjoint_out(o.results[0], x.dims);
     if (name == "cumulative_sum") c_call("halo_cumulative_sum_rev", b_.getVoidTy(), {n, out_adj.v, x_adj.v});
     else c_call("halo_" + name + "_rev", b_.getVoidTy(), {n, out.v, out_adj.v, x_adj.v});
     vals_[o.results[0]] = x_adj;
@@ -1763,7 +1797,12 @@ class FunctionLowering {
     }
     llvm::Value* dims_at = b_.CreateConstGEP1_64(b_.getInt64Ty(), cur, -t.rank());
     Val x;
-    for (int k = 0; k < t.rank(); ++k) x.dims.push_back(b_.CreateLoad(b_.getInt64Ty(), b_.CreateConstGEP1_64(b_.getInt64Ty(), dims_at, k)));
+    if (!o.operands.empty()) {
+      x.dims = vals_[o.operands[0]].dims;  // the var it was loaded from (ir.h)
+    } else {
+      for (int k = 0; k < t.rank(); ++k)
+        x.dims.push_back(b_.CreateLoad(b_.getInt64Ty(), b_.CreateConstGEP1_64(b_.getInt64Ty(), dims_at, k)));
+    }
     // A view into the stack: valid for the rest of the call, since nothing is pushed after the
     // first pop.
     x.v = b_.CreateGEP(b_.getInt64Ty(), dims_at, b_.CreateNeg(product(x.dims)));
@@ -1945,7 +1984,12 @@ class FunctionLowering {
   llvm::IRBuilder<> b_;
   std::vector<Val> vals_;
   llvm::Function* fn_ = nullptr;
-  std::unordered_set<ValueId> used_;  // every value some op reads (note_uses)
+  std::unordered_map<ValueId, int> uses_;  // how many ops read each value (note_uses)
+  struct DirectAdjoint {
+    ValueId result = ir::kNoValue, ref = ir::kNoValue;
+    const ir::Op* accumulate = nullptr;
+  } direct_adjoint_;                  // plan_direct_adjoint
+  const ir::Op* skip_op_ = nullptr;   // the accumulate a kernel has done itself
   llvm::Value* ws_ = nullptr;
   llvm::Value* args_ = nullptr;
   llvm::Value* results_ = nullptr;

@@ -105,7 +105,9 @@ enum class OpKind : uint8_t {
   Accumulate, // (ref, value): ref += value (scalars or whole tensors); the target uses it
   AccumulateElem,  // (ref, i..., value): ref[i...] += value (a scalar, or an element tensor)
   Push,       // (value): onto the workspace's value stack (AD: values the reverse sweep needs)
-  Pop,        // () -> value of the result's type, in reverse order of the pushes
+  Pop,        // () -> value of the result's type, in reverse order of the pushes; a tensor
+              // pop may name a var (ref) of the same shape, whose dims it then takes instead of
+              // reading them from the stack
 
   // ---- structured control flow ----
   For,        // (lo, hi) inclusive i64 bounds; region(i) body; attr i = 1: from hi down to lo
