@@ -79,7 +79,8 @@ class FunctionLowering {
 
   // A reverse kernel whose result the next op only adds into an adjoint var (`accumulate ref,
   // result`, its one use) writes into that var directly: its C function adds (+=) into its
-  // output, so the zero-filled temporary and the pass that adds it are skipped. In a loop (an
+  // output, so the zero-filled temporary and the pass that adds it are skipped (the kernels
+  // that call adjoint_out for their result). In a loop (an
   // HMM's log_sum_exp per step) those were an allocation, a fill and a chain of stores and
   // reloads per iteration.
   void plan_direct_adjoint(const ir::Region& r, size_t k) {
@@ -969,7 +970,7 @@ class FunctionLowering {
     }
     const Val& L = vals_[o.operands[1]];
     const Val& L_adj = vals_[o.operands[2]];
-    Val A_adj = zero_tensor({K, K});
+    Val A_adj = adjoint_out(o.results[0], {K, K});
     c_call("halo_cholesky_decompose_rev", b_.getVoidTy(), {K, L.v, L_adj.v, A_adj.v, scratch(b_.CreateMul(K, K))});
     vals_[o.results[0]] = A_adj;
   }
@@ -1391,7 +1392,7 @@ class FunctionLowering {
     llvm::Value* idx = alloc_tensor(ir::Elem::I64, {n});
     const std::string order = name == "sort_asc" ? "asc" : "desc";
     c_call("halo_sort_indices_" + order, b_.getVoidTy(), {n, x.v, idx});
-    Val x_adj = zero_tensor(x.dims);
+    Val x_adj = adjoint_out(o.results[0], x.dims);
     c_call("halo_sort_rev", b_.getVoidTy(), {n, idx, out_adj.v, x_adj.v});
     vals_[o.results[0]] = x_adj;
   }
@@ -1432,7 +1433,7 @@ class FunctionLowering {
       set(o.results[0], c_call("halo_" + name, f64, {K, A.v, scratch(b_.CreateAdd(KK, K))}));
       return;
     }
-    Val A_adj = zero_tensor(A.dims);
+    Val A_adj = adjoint_out(o.results[0], A.dims);
     llvm::Value* work = scratch(b_.CreateAdd(b_.CreateMul(KK, b_.getInt64(2)), K));
     llvm::Value* result = scalar(o.operands[1]);
     llvm::Value* adj = scalar(o.operands[2]);
@@ -1474,7 +1475,7 @@ class FunctionLowering {
       vals_[o.results[0]] = out;
       return;
     }
-    Val A_adj = zero_tensor(A.dims);
+    Val A_adj = adjoint_out(o.results[0], A.dims);
     c_call("halo_inverse_rev", b_.getVoidTy(), {K, vals_[o.operands[1]].v, vals_[o.operands[2]].v, A_adj.v, scratch(KK)});
     vals_[o.results[0]] = A_adj;
   }
@@ -1490,7 +1491,7 @@ class FunctionLowering {
       vals_[o.results[0]] = out;
       return;
     }
-    Val L_adj = zero_tensor(L.dims);
+    Val L_adj = adjoint_out(o.results[0], L.dims);
     c_call("halo_multiply_lower_tri_self_transpose_rev", b_.getVoidTy(), {m, n, L.v, vals_[o.operands[2]].v, L_adj.v});
     vals_[o.results[0]] = L_adj;
   }
