@@ -67,6 +67,22 @@ class FunctionLowering {
 
  private:
   // ---- types and helpers ----
+  bool read_across_inner_loop(ValueId var) const {
+    if (recurrent_.size() < 2 || recurrent_.back().count(var)) return false;
+    for (size_t k = 0; k + 1 < recurrent_.size(); ++k)
+      if (recurrent_[k].count(var)) return true;
+    return false;
+  }
+  // The vars that ops in `r` (or nested in it) store into, element-wise or whole.
+  static void note_writes(const ir::Region& r, std::unordered_set<ValueId>& written) {
+    for (const ir::Op& o : r.ops) {
+      if (o.kind == OpKind::Store || o.kind == OpKind::StoreElem || o.kind == OpKind::Accumulate ||
+          o.kind == OpKind::AccumulateElem)
+        written.insert(o.operands[0]);
+      for (const ir::Region& sub : o.regions) note_writes(sub, written);
+    }
+  }
+
   void note_uses(const ir::Region& r) {
     for (const ir::Op& o : r.ops) {
       for (ValueId v : o.operands) ++uses_[v];
@@ -1624,6 +1640,20 @@ class FunctionLowering {
     for (size_t k = 1; k < o.operands.size(); ++k) idx.push_back(scalar(o.operands[k]));
     llvm::Value* offset = element_offset(t, r.dims, idx);
     if (idx.size() == static_cast<size_t>(t.rank())) {
+      if (t.elem == ir::Elem::F64 && read_across_inner_loop(o.operands[0])) {
+        // An element of a var that an outer loop writes, read in an inner loop that does not: a
+        // recurrence through memory whose row the inner loop reads (an HMM's
+        // log_forward[t - 1, j], written by the previous step's scalar stores). Marked volatile
+        // so that it stays a scalar load: LLVM's SLP vectoriser would otherwise merge the
+        // unrolled inner loop's loads into one vector load, which cannot be forwarded from
+        // two scalar stores and waits for them to reach the cache, on the recursion's critical
+        // path (hmm_example's density -11%). A read in the writing loop itself (arma's
+        // err[t - 1]) is left alone: LLVM forwards it from the previous iteration in a register.
+        llvm::LoadInst* load = b_.CreateLoad(b_.getDoubleTy(), b_.CreateGEP(b_.getDoubleTy(), r.v, offset));
+        load->setVolatile(true);
+        set(o.results[0], load);
+        return;
+      }
       set(o.results[0], load_scalar_at(t.elem, r.v, offset));
       return;
     }
@@ -1829,7 +1859,11 @@ class FunctionLowering {
     b_.SetInsertPoint(loop);
     if (!body.args.empty()) set(body.args[0], i);
     loops_.push_back({latch, exit});
+    std::unordered_set<ValueId> written;
+    note_writes(body, written);
+    recurrent_.push_back(std::move(written));
     region(body);
+    recurrent_.pop_back();
     loops_.pop_back();
     if (!b_.GetInsertBlock()->getTerminator()) b_.CreateBr(latch);
     b_.SetInsertPoint(latch);
@@ -1986,6 +2020,7 @@ class FunctionLowering {
   std::vector<Val> vals_;
   llvm::Function* fn_ = nullptr;
   std::unordered_map<ValueId, int> uses_;  // how many ops read each value (note_uses)
+  std::vector<std::unordered_set<ValueId>> recurrent_;  // per enclosing for loop: the vars it writes
   struct DirectAdjoint {
     ValueId result = ir::kNoValue, ref = ir::kNoValue;
     const ir::Op* accumulate = nullptr;

@@ -154,3 +154,63 @@ TEST_CASE("halo: a usage error is one message and exit status 2, a missing file 
   CHECK(version.exit_code == 0);
   CHECK(version.out.find("halo ") == 0);
 }
+
+// Code generation, seen through `haloc --dump=llvm`: an element of a var written by an outer
+// loop and read in an inner loop that does not write it (log_forward[t - 1, j]) is a volatile
+// (scalar) load; one read in the writing loop itself (e[t - 1]) is an ordinary load, which LLVM
+// forwards from the previous iteration.
+TEST_CASE("haloc: recurrence rows read in an inner loop stay scalar loads") {
+  const std::string dir = halo::cli::test::fresh_dir("volatile_rows");
+  const std::string model = dir + "/rows.model";
+  halo::cli::test::write_text(model, R"(
+data {
+  int<lower=1> N;
+  int<lower=1> K;
+  vector[N] y;
+}
+parameters {
+  real mu;
+}
+model {
+  array[N] vector[K] f;
+  vector[N] e;
+  f[1] = rep_vector(0, K);
+  e[1] = 0;
+  for (t in 2:N) {
+    for (k in 1:K) {
+      real s = 0;
+      for (j in 1:K) s += f[t - 1, j] * 0.5;
+      f[t, k] = s + mu;
+    }
+    e[t] = 0.5 * e[t - 1] + y[t] - mu;
+  }
+  target += -0.5 * dot_self(e) + sum(f[N]);
+}
+)");
+  halo::cli::test::ProcessResult r = halo::cli::test::run_process({halo::cli::test::haloc_program(), model, "--dump=llvm"});
+  REQUIRE(r.exit_code == 0);
+  size_t volatile_loads = 0;
+  for (size_t at = r.out.find("load volatile double"); at != std::string::npos; at = r.out.find("load volatile double", at + 1))
+    ++volatile_loads;
+  CHECK(volatile_loads > 0);
+  // Every volatile load reads f: e's loads are not volatile (the dump names no values, so
+  // count them against a model without the inner loop over f).
+  halo::cli::test::write_text(model, R"(
+data {
+  int<lower=1> N;
+  vector[N] y;
+}
+parameters {
+  real mu;
+}
+model {
+  vector[N] e;
+  e[1] = 0;
+  for (t in 2:N) e[t] = 0.5 * e[t - 1] + y[t] - mu;
+  target += -0.5 * dot_self(e);
+}
+)");
+  r = halo::cli::test::run_process({halo::cli::test::haloc_program(), model, "--dump=llvm"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("load volatile") == std::string::npos);
+}
