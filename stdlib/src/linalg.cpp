@@ -415,26 +415,33 @@ namespace {
 // Faster than the left-looking form below up to K = 24 (a GP over 11 points: 217 -> 170 ns),
 // equal at 32, slower beyond (it loads and stores the trailing matrix once per column).
 int cholesky_right_looking(int64_t K, double* L) {
+  HALO_NO_UNROLL
   for (int64_t j = 0; j < K; ++j) {
     const double* cj = L + j * K;
     const double d = cj[j];
     if (!(d > 0.0) || !std::isfinite(d)) {
+      HALO_NO_UNROLL
       for (int64_t i = 0; i < K * K; ++i) L[i] = kNaN;
       return 1;
     }
     const double inv = 1.0 / d;
+    HALO_NO_UNROLL
     for (int64_t c = j + 1; c < K; ++c) {
       double* cc = L + c * K;
       const double u = -cj[c] * inv;  // W(c:, c) -= W(c:, j) W(c, j) / d_j
       int64_t i = c;
+      HALO_NO_UNROLL
       for (; i + 4 <= K; i += 4) store4(cc + i, load4(cc + i) + load4(cj + i) * u);
+      HALO_NO_UNROLL
       for (; i < K; ++i) cc[i] += cj[i] * u;
     }
   }
+  HALO_NO_UNROLL
   for (int64_t j = 0; j < K; ++j) {
     double* col = L + j * K;
     const double ljj = std::sqrt(col[j]), inv = 1.0 / ljj;
     col[j] = ljj;
+    HALO_NO_UNROLL
     for (int64_t i = j + 1; i < K; ++i) col[i] *= inv;
   }
   return 0;
@@ -442,7 +449,9 @@ int cholesky_right_looking(int64_t K, double* L) {
 }  // namespace
 
 int halo_cholesky_decompose(int64_t K, const double* A, double* L) {
+  HALO_NO_UNROLL
   for (int64_t j = 0; j < K; ++j)
+    HALO_NO_UNROLL
     for (int64_t i = 0; i < K; ++i) L[i + j * K] = i >= j ? A[i + j * K] : 0.0;
   if (K <= 24) return cholesky_right_looking(K, L);
   // Left-looking, in the LDL^T form: the columns are first those of W = L diag(l_jj), with
@@ -508,8 +517,11 @@ int halo_cholesky_decompose(int64_t K, const double* A, double* L) {
 // unblocked reverse-mode algorithm (chol_unblocked_rev), on a copy of L_adj's lower triangle.
 void halo_cholesky_decompose_rev(int64_t K, const double* L, const double* L_adj, double* A_adj, double* work) {
   double* G = work;
+  HALO_NO_UNROLL
   for (int64_t j = 0; j < K; ++j)
+    HALO_NO_UNROLL
     for (int64_t i = 0; i < K; ++i) G[i + j * K] = i >= j ? L_adj[i + j * K] : 0.0;
+  HALO_NO_UNROLL
   for (int64_t j = K - 1; j >= 0; --j) {
     const double* lj = L + j * K;
     double* gj = G + j * K;
@@ -518,12 +530,14 @@ void halo_cholesky_decompose_rev(int64_t K, const double* L, const double* L_adj
     // products (a dozen rows) with two partial sums: they sit on the chain from column to column.
     double s0 = 0.0, s1 = 0.0;
     int64_t r = j + 1;
+    HALO_NO_UNROLL
     for (; r + 2 <= K; r += 2) {
       s0 += lj[r] * gj[r];
       s1 += lj[r + 1] * gj[r + 1];
     }
     if (r < K) s0 += lj[r] * gj[r];
     gj[j] = (gj[j] - (s0 + s1) * inv) * inv;
+    HALO_NO_UNROLL
     for (r = j + 1; r < K; ++r) gj[r] *= inv;
     // For each earlier column c, in one pass over its rows r > j:
     // G(j, c) -= sum_{r >= j} G(r, j) L(r, c) and G(r, c) -= G(r, j) L(j, c).
@@ -531,17 +545,20 @@ void halo_cholesky_decompose_rev(int64_t K, const double* L, const double* L_adj
     // then does not wait for the other columns' updates (independent of each other, so the
     // order changes no result).
     // Four rows per vector (10% faster than two scalar partial sums at K = 11, 10% at 30).
+    HALO_NO_UNROLL
     for (int64_t c = j - 1; c >= 0; --c) {
       const double* lc = L + c * K;
       double* gc = G + c * K;
       const double ljc = lc[j];
       v4d t4 = {0, 0, 0, 0};
       double t = gj[j] * ljc;
+      HALO_NO_UNROLL
       for (r = j + 1; r + 4 <= K; r += 4) {
         const v4d g = load4(gj + r);
         t4 += g * load4(lc + r);
         store4(gc + r, load4(gc + r) + g * (-ljc));
       }
+      HALO_NO_UNROLL
       for (; r < K; ++r) {
         t += gj[r] * lc[r];
         gc[r] -= gj[r] * ljc;
@@ -550,7 +567,9 @@ void halo_cholesky_decompose_rev(int64_t K, const double* L, const double* L_adj
     }
     gj[j] *= 0.5;
   }
+  HALO_NO_UNROLL
   for (int64_t j = 0; j < K; ++j)
+    HALO_NO_UNROLL
     for (int64_t i = j; i < K; ++i) A_adj[i + j * K] += G[i + j * K];
 }
 
