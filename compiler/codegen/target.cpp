@@ -95,7 +95,8 @@ void Target::optimize(llvm::Module& module) const {
   static std::once_flag llvm_flags;
   std::call_once(llvm_flags, [] {
     const char* argv[] = {"haloc", "-epilogue-vectorization-minimum-VF=8"};
-    llvm::cl::ParseCommandLineOptions(2, argv);
+    // An LLVM without the option would print to the null stream and carry on (not exit).
+    llvm::cl::ParseCommandLineOptions(2, argv, "", &llvm::nulls());
   });
   llvm::PipelineTuningOptions tuning;
   tuning.LoopVectorization = options_.opt_level >= 2;
