@@ -251,6 +251,16 @@ class Printer {
 
 std::string print(const Function& f) { return Printer(f).run(); }
 
+ValueId written_var(const Op& o) {
+  switch (o.kind) {
+    case OpKind::Store: case OpKind::StoreElem: case OpKind::StoreSlice: case OpKind::Accumulate:
+    case OpKind::AccumulateElem: case OpKind::AccumulateSlice: case OpKind::AccumulateView:
+      return o.operands.empty() ? kNoValue : o.operands[0];
+    default:
+      return kNoValue;
+  }
+}
+
 std::string print(const Module& m) {
   std::string out = "module " + m.model_name + "\n";
   for (const Function& f : m.functions) out += "\n" + print(f);

@@ -222,6 +222,9 @@ struct Module {
   std::vector<Function> functions;
 };
 
+// The var an op stores into (whole, an element, a slice or a view; `=` or `+=`), or kNoValue.
+ValueId written_var(const Op& o);
+
 // --dump=ir: a readable, stable text form.
 std::string print(const Module& m);
 std::string print(const Function& f);

@@ -11,16 +11,6 @@ namespace halo::ir {
 
 namespace {
 
-bool writes(const Op& o, ValueId ref) {
-  switch (o.kind) {
-    case OpKind::Store: case OpKind::StoreElem: case OpKind::StoreSlice: case OpKind::Accumulate:
-    case OpKind::AccumulateElem: case OpKind::AccumulateSlice: case OpKind::AccumulateView:
-      return !o.operands.empty() && o.operands[0] == ref;
-    default:
-      return false;
-  }
-}
-
 class Carrier {
  public:
   explicit Carrier(Function& f) : f_(f) {}
@@ -97,7 +87,7 @@ class Carrier {
       int writes_to_array = 0;
       std::function<void(const Region&)> count = [&](const Region& r) {
         for (const Op& o : r.ops) {
-          writes_to_array += writes(o, array);
+          writes_to_array += written_var(o) == array;
           for (const Region& sub : o.regions) count(sub);
         }
       };

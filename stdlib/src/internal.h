@@ -78,9 +78,9 @@ inline double xlogy(double x, double y) { return x == 0.0 ? 0.0 : x * std::log(y
 #endif
 
 // Loops over a small matrix's columns and rows (the Cholesky factorisation and its reverse, a
-// GP's kernel matrix: a dozen each in a GP) are left rolled: unrolled, first by the bitcode's -O2 for baseline
-// x86-64 and again by haloc's O3 for the host, the short loops ran 25% slower (gp_pois_regr's
-// gradient -8% without). Only clang (the bitcode) knows the pragma.
+// GP's kernel matrix: a dozen each) are left rolled. Unrolled, first by the bitcode's -O2 for
+// baseline x86-64 and again by haloc's O3 for the host, the short loops ran 25% slower (rolled,
+// gp_pois_regr's gradient is 13% faster). Only clang (the bitcode) knows the pragma.
 #if defined(__clang__)
 #define HALO_NO_UNROLL _Pragma("clang loop unroll(disable)")
 #else

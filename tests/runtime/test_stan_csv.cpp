@@ -79,6 +79,14 @@ SampleRunInfo small_run() {
   return info;
 }
 
+// small_run() with `num_samples` draws and no warmup draws saved.
+SampleRunInfo draws_only_run(int num_samples) {
+  SampleRunInfo info = small_run();
+  info.save_warmup = false;
+  info.num_samples = num_samples;
+  return info;
+}
+
 SamplerStats stats(int i) {
   SamplerStats s;
   s.lp = -7.25 - 0.001 * i;
@@ -251,9 +259,7 @@ TEST_CASE("stan csv: non-finite values, dense metric, thinning") {
 
 TEST_CASE("stan csv: buffered rows reach the file when the buffer fills and at finish()") {
   std::string path = scratch("buffered.csv");
-  SampleRunInfo info = small_run();
-  info.save_warmup = false;
-  info.num_samples = 5000;
+  SampleRunInfo info = draws_only_run(5000);
   SampleCsvWriter w(path, info, kNames);
   w.write_adaptation(0.5, {1, 1});
   for (int i = 0; i < 5000; ++i) REQUIRE(w.write_draw(stats(i), values(i).data(), kNames.size()));
@@ -413,9 +419,7 @@ void finish_on_signal(int) {
 TEST_CASE("stan csv: finish() from a signal handler and from another thread") {
   SUBCASE("signal delivered to the writing thread while it writes rows") {
     std::string path = scratch("signal.csv");
-    SampleRunInfo info = small_run();
-    info.save_warmup = false;
-    info.num_samples = 1000000;
+    SampleRunInfo info = draws_only_run(1000000);
     SampleCsvWriter w(path, info, kNames);
     g_signal_writer = &w;
     struct sigaction sa = {};
@@ -450,9 +454,7 @@ TEST_CASE("stan csv: finish() from a signal handler and from another thread") {
   }
   SUBCASE("another thread finishes while the chain writes") {
     std::string path = scratch("thread-finish.csv");
-    SampleRunInfo info = small_run();
-    info.save_warmup = false;
-    info.num_samples = 1000000;
+    SampleRunInfo info = draws_only_run(1000000);
     SampleCsvWriter w(path, info, kNames);
     std::atomic<bool> started{false};
     std::thread writer([&] {
